@@ -1,0 +1,551 @@
+//! The Azure Functions custom-handler protocol (DESIGN 3.2) as pure functions: decode an
+//! invocation body into raw events and metadata, run the batch through the core, and build the
+//! `{"Outputs", "Logs", "ReturnValue"}` response body.
+//!
+//! Accepted shapes of `Data.events` (all produced by the host): `dataType: string` — a JSON string
+//! holding an array of raw event strings; `dataType: binary` — a JSON string holding an array of
+//! base64 strings; no `dataType` — a JSON string (or array) of already-parsed objects; and a plain
+//! JSON array as the whole body. Metadata is optional, looked up case-insensitively, and several
+//! of its values are JSON inside a string.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::engine::{process_event, EngineConfig, Outcome, SkipReason, Trace};
+use crate::event::key_fingerprint;
+use crate::record::UsageRecord;
+
+/// A dead letter keeps at most this much of the raw event.
+pub const DEADLETTER_RAW_LIMIT: usize = 64 * 1024;
+
+/// Why a request is not a host invocation at all (answered with 400).
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("request body is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("request body is JSON but has no \"Data\" object (expected {{\"Data\": {{\"events\": …}}, \"Metadata\": {{…}}}} or a JSON array of events)")]
+    NoData,
+    #[error("\"Data\" has no \"events\" binding and more than one value ({0}); cannot tell which is the trigger")]
+    AmbiguousData(String),
+}
+
+/// The host's retry state for this invocation (`Metadata.RetryContext`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryContext {
+    pub retry_count: i64,
+    pub max_retry_count: i64,
+}
+
+impl RetryContext {
+    /// True on the last attempt the host will make: answering non-2xx now would lose the batch.
+    pub fn is_last(&self) -> bool {
+        self.max_retry_count >= 0 && self.retry_count >= self.max_retry_count
+    }
+}
+
+/// One event of the batch as delivered: its text, or why it could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawEvent {
+    Text(String),
+    Undecodable { reason: String, raw: String },
+}
+
+/// A decoded invocation.
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    pub events: Vec<RawEvent>,
+    pub partition_id: Option<String>,
+    pub sequence_numbers: Vec<Option<i64>>,
+    pub enqueued_times: Vec<Option<String>>,
+    pub retry: Option<RetryContext>,
+}
+
+impl Invocation {
+    /// The trace fields of event `i`.
+    pub fn trace(&self, i: usize, invocation_id: Option<&str>) -> Trace {
+        Trace {
+            partition_id: self.partition_id.clone(),
+            sequence_number: self.sequence_numbers.get(i).copied().flatten(),
+            enqueued_time: self.enqueued_times.get(i).cloned().flatten(),
+            invocation_id: invocation_id.map(str::to_owned),
+        }
+    }
+
+    /// `first-last` sequence numbers, for log lines.
+    pub fn sequence_range(&self) -> Option<(i64, i64)> {
+        let seqs: Vec<i64> = self.sequence_numbers.iter().flatten().copied().collect();
+        Some((*seqs.iter().min()?, *seqs.iter().max()?))
+    }
+}
+
+fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A metadata value, decoding JSON-in-a-string.
+fn unstring(v: &Value) -> Value {
+    match v {
+        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    }
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn decode_item(item: &Value) -> RawEvent {
+    match item {
+        Value::String(s) => {
+            let t = s.trim_start();
+            if t.starts_with('{') || t.starts_with('[') {
+                return RawEvent::Text(s.clone());
+            }
+            match base64::engine::general_purpose::STANDARD.decode(t.trim_end()) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => RawEvent::Text(text),
+                    Err(e) => RawEvent::Undecodable {
+                        reason: format!("base64 event body is not UTF-8: {e}"),
+                        raw: s.clone(),
+                    },
+                },
+                Err(_) => RawEvent::Undecodable {
+                    reason: "event body is neither JSON nor base64".into(),
+                    raw: s.clone(),
+                },
+            }
+        }
+        Value::Null => RawEvent::Undecodable {
+            reason: "event body is null".into(),
+            raw: "null".into(),
+        },
+        other => RawEvent::Text(other.to_string()),
+    }
+}
+
+fn decode_events(v: &Value) -> Vec<RawEvent> {
+    match v {
+        Value::Array(items) => items.iter().map(decode_item).collect(),
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Array(items)) => items.iter().map(decode_item).collect(),
+            Ok(obj @ Value::Object(_)) => vec![RawEvent::Text(obj.to_string())],
+            _ => vec![decode_item(v)],
+        },
+        other => vec![decode_item(other)],
+    }
+}
+
+fn read_metadata(meta: &Map<String, Value>, inv: &mut Invocation) {
+    let partition = get_ci(meta, "PartitionContext")
+        .or_else(|| get_ci(meta, "TriggerPartitionContext"))
+        .map(unstring);
+    inv.partition_id = partition
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|p| get_ci(p, "PartitionId"))
+        .and_then(as_string);
+    let system = get_ci(meta, "SystemPropertiesArray").map(unstring);
+    let system = system.as_ref().and_then(Value::as_array);
+    inv.sequence_numbers = match get_ci(meta, "SequenceNumberArray").map(unstring) {
+        Some(Value::Array(a)) => a.iter().map(as_i64).collect(),
+        _ => system
+            .map(|s| {
+                s.iter()
+                    .map(|p| {
+                        p.as_object().and_then(|o| {
+                            get_ci(o, "SequenceNumber")
+                                .or_else(|| get_ci(o, "x-opt-sequence-number"))
+                                .and_then(as_i64)
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    inv.enqueued_times = match get_ci(meta, "EnqueuedTimeUtcArray").map(unstring) {
+        Some(Value::Array(a)) => a.iter().map(as_string).collect(),
+        _ => Vec::new(),
+    };
+    inv.retry = get_ci(meta, "RetryContext")
+        .map(unstring)
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|r| {
+            Some(RetryContext {
+                retry_count: get_ci(r, "RetryCount").and_then(as_i64)?,
+                max_retry_count: get_ci(r, "MaxRetryCount").and_then(as_i64)?,
+            })
+        });
+}
+
+/// Decodes a custom-handler invocation body.
+pub fn decode_invocation(body: &[u8]) -> Result<Invocation, InvocationError> {
+    let v: Value = serde_json::from_slice(body).map_err(InvocationError::NotJson)?;
+    let mut inv = Invocation::default();
+    match &v {
+        Value::Array(_) => inv.events = decode_events(&v),
+        Value::Object(top) => {
+            let data = get_ci(top, "Data").ok_or(InvocationError::NoData)?;
+            let data = match data {
+                Value::Object(d) => d,
+                _ => return Err(InvocationError::NoData),
+            };
+            let trigger = match get_ci(data, "events") {
+                Some(t) => t,
+                None if data.len() == 1 => data.values().next().ok_or(InvocationError::NoData)?,
+                None if data.is_empty() => return Err(InvocationError::NoData),
+                None => {
+                    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+                    return Err(InvocationError::AmbiguousData(keys.join(", ")));
+                }
+            };
+            inv.events = decode_events(trigger);
+            if let Some(Value::Object(meta)) = get_ci(top, "Metadata") {
+                read_metadata(meta, &mut inv);
+            }
+        }
+        _ => return Err(InvocationError::NoData),
+    }
+    Ok(inv)
+}
+
+/// An event that could not be read, as written to the `deadletter` output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enqueued_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invocation_id: Option<String>,
+    /// Byte length of the whole raw event.
+    pub raw_bytes: usize,
+    /// True when `raw` holds only the first [`DEADLETTER_RAW_LIMIT`] bytes.
+    pub raw_truncated: bool,
+    /// The raw event (or its prefix), with any key, token or secret value replaced.
+    pub raw: String,
+}
+
+impl DeadLetter {
+    pub fn new(reason: String, raw: &str, trace: &Trace) -> DeadLetter {
+        let mut cut = raw.len().min(DEADLETTER_RAW_LIMIT);
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        DeadLetter {
+            reason,
+            partition_id: trace.partition_id.clone(),
+            sequence_number: trace.sequence_number,
+            enqueued_time: trace.enqueued_time.clone(),
+            invocation_id: trace.invocation_id.clone(),
+            raw_bytes: raw.len(),
+            raw_truncated: cut < raw.len(),
+            raw: redact_secrets(&raw[..cut]),
+        }
+    }
+}
+
+const SECRET_KEYS: &[&str] = &[
+    "appsubscriptionkey",
+    "subscriptionkey",
+    "subscription-key",
+    "ocp-apim-subscription-key",
+    "api-key",
+    "apikey",
+    "authorization",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "password",
+    "sharedaccesskey",
+    "accountkey",
+    "instrumentationkey",
+];
+
+/// Replaces the values of secret-looking keys (`"api-key": "…"`, also inside escaped JSON, and
+/// `SharedAccessKey=…` in connection strings) and `Bearer …` tokens with fingerprints.
+pub fn redact_secrets(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for key in SECRET_KEYS {
+        let mut from = 0;
+        while let Some(p) = lower[from..].find(key) {
+            let start = from + p;
+            from = start + key.len();
+            let mut i = from;
+            // `"key": "value"`, `\"key\":\"value\"` or `Key=value`
+            while i < bytes.len() && matches!(bytes[i], b'"' | b'\\' | b' ' | b'\t') {
+                i += 1;
+            }
+            if i >= bytes.len() || !matches!(bytes[i], b':' | b'=') {
+                continue;
+            }
+            i += 1;
+            while i < bytes.len() && matches!(bytes[i], b'"' | b'\\' | b' ' | b'\t') {
+                i += 1;
+            }
+            let vstart = i;
+            while i < bytes.len() && !matches!(bytes[i], b'"' | b'\\' | b';' | b',' | b'}' | b'\n')
+            {
+                i += 1;
+            }
+            if i > vstart {
+                spans.push((vstart, i));
+            }
+        }
+    }
+    let mut from = 0;
+    while let Some(p) = lower[from..].find("bearer ") {
+        let vstart = from + p + "bearer ".len();
+        let mut i = vstart;
+        while i < bytes.len() && !matches!(bytes[i], b'"' | b'\\' | b' ' | b',' | b'}' | b'\n') {
+            i += 1;
+        }
+        if i > vstart {
+            spans.push((vstart, i));
+        }
+        from = i.max(vstart);
+    }
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (s, e) in spans {
+        if s < last {
+            continue;
+        }
+        out.push_str(&text[last..s]);
+        let value = &text[s..e];
+        if value.starts_with("key-sha256:") {
+            out.push_str(value);
+        } else {
+            out.push_str(&key_fingerprint(value));
+        }
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// The result of one batch through the core, in input order.
+#[derive(Debug, Clone, Default)]
+pub struct BatchResult {
+    pub events: usize,
+    pub records: Vec<UsageRecord>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub skipped: BTreeMap<SkipReason, usize>,
+}
+
+impl BatchResult {
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+}
+
+/// What happened to one event of a batch.
+#[derive(Debug, Clone)]
+pub enum EventResult {
+    Record(Box<UsageRecord>),
+    Skipped(SkipReason),
+    Dead(DeadLetter),
+}
+
+/// Runs one event (raw or undecodable) through the core; never panics.
+pub fn process_raw(raw: &RawEvent, trace: &Trace, cfg: &EngineConfig) -> EventResult {
+    match raw {
+        RawEvent::Undecodable { reason, raw } => {
+            EventResult::Dead(DeadLetter::new(reason.clone(), raw, trace))
+        }
+        RawEvent::Text(text) => match process_event(text, trace, cfg) {
+            Ok(Outcome::Record(r)) => EventResult::Record(r),
+            Ok(Outcome::Skipped(s)) => EventResult::Skipped(s),
+            Err(e) => EventResult::Dead(DeadLetter::new(e.to_string(), text, trace)),
+        },
+    }
+}
+
+/// Runs a decoded batch through the core, events spread across cores, results in input order.
+pub fn process_invocation(
+    inv: &Invocation,
+    invocation_id: Option<&str>,
+    cfg: &EngineConfig,
+) -> BatchResult {
+    let results: Vec<EventResult> = inv
+        .events
+        .par_iter()
+        .enumerate()
+        .map(|(i, raw)| process_raw(raw, &inv.trace(i, invocation_id), cfg))
+        .collect();
+    let mut out = BatchResult {
+        events: inv.events.len(),
+        ..BatchResult::default()
+    };
+    for r in results {
+        match r {
+            EventResult::Record(rec) => out.records.push(*rec),
+            EventResult::Skipped(s) => *out.skipped.entry(s).or_default() += 1,
+            EventResult::Dead(d) => out.dead_letters.push(d),
+        }
+    }
+    out
+}
+
+/// JSON lines, one object per line, each line ending in `\n`.
+pub fn json_lines<T: Serialize>(items: &[T]) -> String {
+    let mut s = String::new();
+    for item in items {
+        if let Ok(line) = serde_json::to_string(item) {
+            s.push_str(&line);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// A one-line summary for `Logs` and tracing: counts only, never content.
+pub fn summary_line(inv: &Invocation, result: &BatchResult, invocation_id: Option<&str>) -> String {
+    let mut s = format!(
+        "chargeback: {} events -> {} records, {} dead letters, {} skipped",
+        result.events,
+        result.records.len(),
+        result.dead_letters.len(),
+        result.skipped_total()
+    );
+    if !result.skipped.is_empty() {
+        let parts: Vec<String> = result
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.as_str()))
+            .collect();
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if let Some(p) = &inv.partition_id {
+        s.push_str(&format!("; partition {p}"));
+    }
+    if let Some((a, b)) = inv.sequence_range() {
+        s.push_str(&format!(" seq {a}-{b}"));
+    }
+    if let Some(r) = inv.retry {
+        s.push_str(&format!("; retry {}/{}", r.retry_count, r.max_retry_count));
+    }
+    if let Some(id) = invocation_id {
+        s.push_str(&format!("; invocation {id}"));
+    }
+    s
+}
+
+/// The response body the host expects. Outputs with nothing to write are omitted, so no empty
+/// blob is created.
+pub fn response_body(
+    records: &[UsageRecord],
+    dead_letters: &[DeadLetter],
+    logs: Vec<String>,
+) -> Value {
+    let mut outputs = Map::new();
+    if !records.is_empty() {
+        outputs.insert("usage".into(), Value::String(json_lines(records)));
+    }
+    if !dead_letters.is_empty() {
+        outputs.insert("deadletter".into(), Value::String(json_lines(dead_letters)));
+    }
+    serde_json::json!({
+        "Outputs": outputs,
+        "Logs": logs,
+        "ReturnValue": null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_items_are_decoded_and_garbage_items_are_marked() {
+        let inv = decode_invocation(br#"["eyJhIjoxfQ==", "%%%", {"b":2}, "{\"c\":3}"]"#).unwrap();
+        assert_eq!(inv.events[0], RawEvent::Text("{\"a\":1}".into()));
+        assert!(matches!(inv.events[1], RawEvent::Undecodable { .. }));
+        assert_eq!(inv.events[2], RawEvent::Text("{\"b\":2}".into()));
+        assert_eq!(inv.events[3], RawEvent::Text("{\"c\":3}".into()));
+    }
+
+    #[test]
+    fn a_body_without_data_is_not_an_invocation() {
+        assert!(matches!(
+            decode_invocation(b"{\"Metadata\":{}}"),
+            Err(InvocationError::NoData)
+        ));
+        assert!(matches!(
+            decode_invocation(b"hello"),
+            Err(InvocationError::NotJson(_))
+        ));
+        assert!(matches!(
+            decode_invocation(br#"{"Data":{"a":"[]","b":"[]"}}"#),
+            Err(InvocationError::AmbiguousData(_))
+        ));
+    }
+
+    #[test]
+    fn the_last_retry_is_recognised() {
+        assert!(RetryContext {
+            retry_count: 5,
+            max_retry_count: 5
+        }
+        .is_last());
+        assert!(!RetryContext {
+            retry_count: 1,
+            max_retry_count: 5
+        }
+        .is_last());
+    }
+
+    #[test]
+    fn secrets_are_replaced_by_fingerprints_in_plain_and_escaped_json() {
+        let raw = r#"{"AppSubscriptionKey":"abc123secret","request":"{\"api-key\":\"zzz999\"}","h":"Bearer eyJhbGciOi.payload.sig","cs":"Endpoint=sb://x/;SharedAccessKey=Zm9vYmFy;EntityPath=y"}"#;
+        let red = redact_secrets(raw);
+        for secret in [
+            "abc123secret",
+            "zzz999",
+            "eyJhbGciOi.payload.sig",
+            "Zm9vYmFy",
+        ] {
+            assert!(!red.contains(secret), "{secret} survived in {red}");
+        }
+        assert!(red.contains("key-sha256:"));
+    }
+
+    #[test]
+    fn a_dead_letter_keeps_a_bounded_prefix_cut_on_a_char_boundary() {
+        let raw = "é".repeat(DEADLETTER_RAW_LIMIT);
+        let d = DeadLetter::new("x".into(), &raw, &Trace::default());
+        assert!(d.raw_truncated);
+        assert!(d.raw.len() <= DEADLETTER_RAW_LIMIT);
+        assert_eq!(d.raw_bytes, raw.len());
+    }
+}

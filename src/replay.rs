@@ -1,0 +1,156 @@
+//! Reading `replay` input: JSON-lines APIM events, a JSON array of events, or a whole Functions
+//! host request body (also wrapped as `{"body": {...}}`, the shape of the fixtures in
+//! `shared/fixtures/host`), turned into batches of raw events with their trace fields.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+
+use crate::engine::Trace;
+use crate::host::{decode_invocation, Invocation, InvocationError, RawEvent};
+
+/// How many JSON lines are processed together (in parallel) before output is written.
+pub const LINES_PER_BATCH: usize = 512;
+
+/// Why an input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayInputError {
+    #[error("{source_name}: cannot read: {err}")]
+    Io {
+        source_name: String,
+        #[source]
+        err: std::io::Error,
+    },
+    #[error(
+        "{source_name}: not JSON lines, a JSON array of events, nor a host request body: {err}"
+    )]
+    Shape {
+        source_name: String,
+        #[source]
+        err: InvocationError,
+    },
+}
+
+/// A batch of events ready for the core.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub events: Vec<RawEvent>,
+    pub traces: Vec<Trace>,
+}
+
+fn is_host_document(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        o.keys()
+            .any(|k| k.eq_ignore_ascii_case("Data") || k == "body")
+    })
+}
+
+fn from_document(doc: &Value, source_name: &str) -> Result<Batch, ReplayInputError> {
+    let body = doc
+        .get("body")
+        .filter(|b| is_host_document(b))
+        .unwrap_or(doc);
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let inv: Invocation = decode_invocation(&bytes).map_err(|err| ReplayInputError::Shape {
+        source_name: source_name.to_string(),
+        err,
+    })?;
+    let traces = (0..inv.events.len()).map(|i| inv.trace(i, None)).collect();
+    Ok(Batch {
+        events: inv.events,
+        traces,
+    })
+}
+
+/// Reads an input and calls `sink` with each batch, in input order. JSON lines are streamed in
+/// batches of [`LINES_PER_BATCH`]; a whole-document input is one batch.
+pub fn read_batches<R: BufRead>(
+    mut reader: R,
+    source_name: &str,
+    mut sink: impl FnMut(Batch),
+) -> Result<(), ReplayInputError> {
+    let io_err = |err| ReplayInputError::Io {
+        source_name: source_name.to_string(),
+        err,
+    };
+    // Find the first non-empty line to decide the shape.
+    let mut first = String::new();
+    loop {
+        first.clear();
+        if reader.read_line(&mut first).map_err(io_err)? == 0 {
+            return Ok(());
+        }
+        if !first.trim().is_empty() {
+            break;
+        }
+    }
+    match serde_json::from_str::<Value>(first.trim()) {
+        Ok(v) if is_host_document(&v) || v.is_array() => {
+            let mut rest = String::new();
+            reader.read_to_string(&mut rest).map_err(io_err)?;
+            let whole = if rest.trim().is_empty() {
+                v
+            } else {
+                serde_json::from_str(&format!("{first}{rest}")).map_err(|e| {
+                    ReplayInputError::Shape {
+                        source_name: source_name.to_string(),
+                        err: InvocationError::NotJson(e),
+                    }
+                })?
+            };
+            sink(from_document(&whole, source_name)?);
+            return Ok(());
+        }
+        Ok(_) => {}
+        Err(_) if first.trim_start().starts_with(['{', '[']) => {
+            // Possibly a pretty-printed document spanning lines.
+            let mut rest = String::new();
+            reader.read_to_string(&mut rest).map_err(io_err)?;
+            let text = format!("{first}{rest}");
+            if let Ok(doc) = serde_json::from_str::<Value>(&text) {
+                if is_host_document(&doc) || doc.is_array() {
+                    sink(from_document(&doc, source_name)?);
+                    return Ok(());
+                }
+            }
+            // Not a document: treat as JSON lines (bad lines become dead letters).
+            let mut batch = Batch::default();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                push_line(&mut batch, line);
+                if batch.events.len() == LINES_PER_BATCH {
+                    sink(std::mem::take(&mut batch));
+                }
+            }
+            if !batch.events.is_empty() {
+                sink(batch);
+            }
+            return Ok(());
+        }
+        Err(_) => {}
+    }
+    let mut batch = Batch::default();
+    push_line(&mut batch, first.trim_end_matches(['\r', '\n']));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(io_err)? == 0 {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        push_line(&mut batch, line.trim_end_matches(['\r', '\n']));
+        if batch.events.len() == LINES_PER_BATCH {
+            sink(std::mem::take(&mut batch));
+        }
+    }
+    if !batch.events.is_empty() {
+        sink(batch);
+    }
+    Ok(())
+}
+
+fn push_line(batch: &mut Batch, line: &str) {
+    batch.events.push(RawEvent::Text(line.to_string()));
+    batch.traces.push(Trace::default());
+}

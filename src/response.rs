@@ -1,0 +1,559 @@
+//! What a logged response says: its usage object (the truth, DESIGN 4.1), model, error code, and —
+//! only when there is no usage — the generated text of every choice, for fallback counting.
+//!
+//! Handles non-streamed JSON (chat, completions, embeddings, Responses API), chat and legacy
+//! completions SSE streams (Azure's `prompt_filter_results` first chunk, content-filter annotation
+//! chunks, `[DONE]`, the `include_usage` chunk, usage on any chunk) and Responses API streams
+//! (typed events; usage only in `response.completed|incomplete|failed`). A body that does not
+//! parse whole (APIM cut it) is marked `damaged`, and a usage object in its surviving tail is
+//! still found.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::operation::operation_from_object;
+use crate::partial_json::{find_last_object_after_key, parse_prefix};
+use crate::record::ApiOperation;
+use crate::sse;
+
+/// Token counts from a usage object, normalised across the chat and Responses spellings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached: u64,
+    pub reasoning: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Details {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UsageJson {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<Details>,
+    #[serde(default)]
+    input_tokens_details: Option<Details>,
+    #[serde(default)]
+    completion_tokens_details: Option<Details>,
+    #[serde(default)]
+    output_tokens_details: Option<Details>,
+}
+
+impl UsageJson {
+    fn normalise(self) -> Option<Usage> {
+        let prompt = self.prompt_tokens.or(self.input_tokens);
+        let completion = self.completion_tokens.or(self.output_tokens);
+        if prompt.is_none() && completion.is_none() && self.total_tokens.is_none() {
+            return None;
+        }
+        let prompt = prompt.unwrap_or_else(|| {
+            self.total_tokens
+                .unwrap_or(0)
+                .saturating_sub(completion.unwrap_or(0))
+        });
+        let pick = |a: &Option<Details>, b: &Option<Details>, f: fn(&Details) -> Option<u64>| {
+            a.as_ref()
+                .and_then(f)
+                .or_else(|| b.as_ref().and_then(f))
+                .unwrap_or(0)
+        };
+        Some(Usage {
+            prompt,
+            completion: completion.unwrap_or(0),
+            cached: pick(
+                &self.prompt_tokens_details,
+                &self.input_tokens_details,
+                |d| d.cached_tokens,
+            ),
+            reasoning: pick(
+                &self.completion_tokens_details,
+                &self.output_tokens_details,
+                |d| d.reasoning_tokens,
+            ),
+        })
+    }
+}
+
+fn usage_from_value(v: Value) -> Option<Usage> {
+    UsageJson::deserialize(v)
+        .ok()
+        .and_then(UsageJson::normalise)
+}
+
+/// The facts about a response that decide billing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseFacts {
+    pub usage: Option<Usage>,
+    /// The usage came from a streamed chunk or a Responses stream terminal event.
+    pub usage_from_stream: bool,
+    pub model: Option<String>,
+    pub operation: Option<ApiOperation>,
+    pub is_stream: bool,
+    /// `error.code` (or `error.innererror.code`) of an error response, e.g. `content_filter`.
+    pub error_code: Option<String>,
+    /// The body did not parse whole: APIM truncated it, or it is not what we expected.
+    pub damaged: bool,
+}
+
+#[derive(Deserialize)]
+struct ErrorJson {
+    #[serde(default)]
+    code: Option<Value>,
+    #[serde(default)]
+    innererror: Option<Box<ErrorJson>>,
+}
+
+impl ErrorJson {
+    fn code(&self) -> Option<String> {
+        let own = match &self.code {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        // "content_filter" may sit on the error or on its inner error.
+        match (&own, &self.innererror) {
+            (Some(c), _) if c == "content_filter" => own,
+            (_, Some(inner)) if inner.code().as_deref() == Some("content_filter") => inner.code(),
+            _ => own.or_else(|| self.innererror.as_ref().and_then(|i| i.code())),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DocHead<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    object: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<UsageJson>,
+    #[serde(default)]
+    error: Option<ErrorJson>,
+}
+
+#[derive(Deserialize)]
+struct ChunkHead<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    object: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<UsageJson>,
+    #[serde(default, borrow)]
+    response: Option<DocHead<'a>>,
+}
+
+fn non_empty(s: Option<Cow<'_, str>>) -> Option<String> {
+    s.filter(|m| !m.is_empty()).map(Cow::into_owned)
+}
+
+fn string_after_key(text: &str, key: &str) -> Option<String> {
+    let needle = format!("\"{key}\"");
+    let pos = text.find(&needle)?;
+    let rest = text[pos + needle.len()..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let mut de = serde_json::Deserializer::from_str(rest);
+    String::deserialize(&mut de).ok().filter(|s| !s.is_empty())
+}
+
+/// Reads the facts of a logged response body (JSON document or event stream).
+pub fn analyze(body: &str) -> ResponseFacts {
+    if sse::looks_like_sse(body) {
+        return analyze_stream(body);
+    }
+    match serde_json::from_str::<DocHead<'_>>(body) {
+        Ok(doc) => ResponseFacts {
+            usage: doc.usage.and_then(UsageJson::normalise),
+            usage_from_stream: false,
+            operation: doc.object.as_deref().and_then(operation_from_object),
+            model: non_empty(doc.model),
+            is_stream: false,
+            error_code: doc.error.as_ref().and_then(ErrorJson::code),
+            damaged: false,
+        },
+        Err(_) => {
+            // Cut in the middle: the head still has model/object, the tail may have usage.
+            let usage = find_last_object_after_key(body, "usage").and_then(usage_from_value);
+            let error_code = find_last_object_after_key(body, "error")
+                .and_then(|v| ErrorJson::deserialize(v).ok())
+                .and_then(|e| e.code());
+            ResponseFacts {
+                usage,
+                usage_from_stream: false,
+                operation: string_after_key(body, "object")
+                    .as_deref()
+                    .and_then(operation_from_object),
+                model: string_after_key(body, "model"),
+                is_stream: false,
+                error_code,
+                damaged: true,
+            }
+        }
+    }
+}
+
+fn analyze_stream(body: &str) -> ResponseFacts {
+    let mut facts = ResponseFacts {
+        is_stream: true,
+        ..ResponseFacts::default()
+    };
+    for ev in sse::events(body) {
+        let data = ev.data.trim();
+        if data == "[DONE]" || data.is_empty() {
+            continue;
+        }
+        let chunk: ChunkHead<'_> = match serde_json::from_str(data) {
+            Ok(c) => c,
+            Err(_) => {
+                facts.damaged = true;
+                continue;
+            }
+        };
+        let kind = ev.event.or(chunk.kind.as_deref());
+        if facts.operation.is_none() {
+            facts.operation = match kind {
+                Some(k) if k.starts_with("response.") => Some(ApiOperation::Responses),
+                _ => chunk.object.as_deref().and_then(operation_from_object),
+            };
+        }
+        if let Some(resp) = chunk.response {
+            if facts.model.is_none() {
+                facts.model = non_empty(resp.model);
+            }
+            let terminal = matches!(
+                kind,
+                Some("response.completed" | "response.incomplete" | "response.failed")
+            );
+            if terminal {
+                if let Some(u) = resp.usage.and_then(UsageJson::normalise) {
+                    facts.usage = Some(u);
+                    facts.usage_from_stream = true;
+                }
+            }
+        }
+        if facts.model.is_none() {
+            facts.model = non_empty(chunk.model);
+        }
+        if let Some(u) = chunk.usage.and_then(UsageJson::normalise) {
+            facts.usage = Some(u);
+            facts.usage_from_stream = true;
+        }
+    }
+    facts
+}
+
+/// The generated text of one choice (or one Responses output): content plus the arguments of
+/// every tool or function call, each joined across the whole stream before it is counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChoiceText {
+    pub content: String,
+    pub arguments: Vec<String>,
+}
+
+/// Generated texts, in choice order, and whether the body was damaged.
+pub fn completion_texts(body: &str) -> (Vec<ChoiceText>, bool) {
+    if sse::looks_like_sse(body) {
+        stream_texts(body)
+    } else {
+        match parse_prefix(body) {
+            Some((v, repaired)) => (document_texts(&v), repaired),
+            None => (Vec::new(), true),
+        }
+    }
+}
+
+fn push_content(target: &mut String, content: &Value) {
+    match content {
+        Value::String(s) => target.push_str(s),
+        Value::Array(parts) => {
+            for p in parts {
+                if let Some(t) = p.get("text").and_then(Value::as_str) {
+                    target.push_str(t);
+                } else if let Some(t) = p.get("refusal").and_then(Value::as_str) {
+                    target.push_str(t);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn document_texts(v: &Value) -> Vec<ChoiceText> {
+    let mut out = Vec::new();
+    if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+        for c in choices {
+            let mut t = ChoiceText::default();
+            if let Some(text) = c.get("text").and_then(Value::as_str) {
+                t.content.push_str(text);
+            }
+            if let Some(m) = c.get("message") {
+                if let Some(content) = m.get("content") {
+                    push_content(&mut t.content, content);
+                }
+                if let Some(r) = m.get("refusal").and_then(Value::as_str) {
+                    t.content.push_str(r);
+                }
+                if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+                    for call in calls {
+                        if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str)
+                        {
+                            t.arguments.push(a.to_owned());
+                        }
+                    }
+                }
+                if let Some(a) = m
+                    .pointer("/function_call/arguments")
+                    .and_then(Value::as_str)
+                {
+                    t.arguments.push(a.to_owned());
+                }
+            }
+            out.push(t);
+        }
+    }
+    if let Some(output) = v.get("output").and_then(Value::as_array) {
+        for item in output {
+            let mut t = ChoiceText::default();
+            if let Some(content) = item.get("content") {
+                push_content(&mut t.content, content);
+            }
+            if let Some(a) = item.get("arguments").and_then(Value::as_str) {
+                t.arguments.push(a.to_owned());
+            }
+            out.push(t);
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct StreamChoice {
+    content: String,
+    tool_args: BTreeMap<u64, String>,
+    function_args: String,
+}
+
+fn stream_texts(body: &str) -> (Vec<ChoiceText>, bool) {
+    let mut damaged = false;
+    let mut choices: BTreeMap<u64, StreamChoice> = BTreeMap::new();
+    for ev in sse::events(body) {
+        let data = ev.data.trim();
+        if data == "[DONE]" || data.is_empty() {
+            continue;
+        }
+        let v: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(_) => {
+                damaged = true;
+                continue;
+            }
+        };
+        let kind = ev.event.or_else(|| v.get("type").and_then(Value::as_str));
+        match kind {
+            Some("response.output_text.delta" | "response.refusal.delta") => {
+                let idx = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+                if let Some(d) = v.get("delta").and_then(Value::as_str) {
+                    choices.entry(idx).or_default().content.push_str(d);
+                }
+            }
+            Some("response.function_call_arguments.delta") => {
+                let idx = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+                if let Some(d) = v.get("delta").and_then(Value::as_str) {
+                    choices.entry(idx).or_default().function_args.push_str(d);
+                }
+            }
+            Some(k) if k.starts_with("response.") => {}
+            _ => {
+                let Some(list) = v.get("choices").and_then(Value::as_array) else {
+                    continue;
+                };
+                for c in list {
+                    let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0);
+                    let entry = choices.entry(idx).or_default();
+                    if let Some(t) = c.get("text").and_then(Value::as_str) {
+                        entry.content.push_str(t);
+                    }
+                    let Some(delta) = c.get("delta") else {
+                        continue;
+                    };
+                    if let Some(content) = delta.get("content") {
+                        push_content(&mut entry.content, content);
+                    }
+                    if let Some(r) = delta.get("refusal").and_then(Value::as_str) {
+                        entry.content.push_str(r);
+                    }
+                    if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+                        for (n, call) in calls.iter().enumerate() {
+                            let ti = call
+                                .get("index")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(n as u64);
+                            if let Some(a) =
+                                call.pointer("/function/arguments").and_then(Value::as_str)
+                            {
+                                entry.tool_args.entry(ti).or_default().push_str(a);
+                            }
+                        }
+                    }
+                    if let Some(a) = delta
+                        .pointer("/function_call/arguments")
+                        .and_then(Value::as_str)
+                    {
+                        entry.function_args.push_str(a);
+                    }
+                }
+            }
+        }
+    }
+    let texts = choices
+        .into_values()
+        .map(|c| {
+            let mut arguments: Vec<String> = c.tool_args.into_values().collect();
+            if !c.function_args.is_empty() {
+                arguments.push(c.function_args);
+            }
+            ChoiceText {
+                content: c.content,
+                arguments,
+            }
+        })
+        .collect();
+    (texts, damaged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_usage_with_cached_and_reasoning_details_is_read() {
+        let body = r#"{"object":"chat.completion","model":"o3-mini-2025-01-31","choices":[],
+          "usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,
+          "prompt_tokens_details":{"cached_tokens":1024},"completion_tokens_details":{"reasoning_tokens":256}}}"#;
+        let f = analyze(body);
+        assert_eq!(
+            f.usage,
+            Some(Usage {
+                prompt: 1200,
+                completion: 300,
+                cached: 1024,
+                reasoning: 256
+            })
+        );
+        assert_eq!(f.operation, Some(ApiOperation::ChatCompletion));
+        assert_eq!(f.model.as_deref(), Some("o3-mini-2025-01-31"));
+        assert!(!f.usage_from_stream && !f.is_stream && !f.damaged);
+    }
+
+    #[test]
+    fn responses_usage_uses_input_and_output_spellings() {
+        let body = r#"{"object":"response","model":"gpt-4.1","usage":{"input_tokens":50,"input_tokens_details":{"cached_tokens":0},"output_tokens":20,"output_tokens_details":{"reasoning_tokens":4},"total_tokens":70}}"#;
+        let f = analyze(body);
+        assert_eq!(
+            f.usage,
+            Some(Usage {
+                prompt: 50,
+                completion: 20,
+                cached: 0,
+                reasoning: 4
+            })
+        );
+        assert_eq!(f.operation, Some(ApiOperation::Responses));
+    }
+
+    #[test]
+    fn a_content_filter_error_code_is_found_on_the_error_or_its_inner_error() {
+        let body = r#"{"error":{"message":"filtered","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation"}}}"#;
+        assert_eq!(analyze(body).error_code.as_deref(), Some("content_filter"));
+        let body = r#"{"error":{"code":"BadRequest","innererror":{"code":"content_filter"}}}"#;
+        assert_eq!(analyze(body).error_code.as_deref(), Some("content_filter"));
+    }
+
+    #[test]
+    fn a_stream_with_a_usage_chunk_reports_stream_usage() {
+        let body = concat!(
+            "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\",\"role\":\"assistant\"},\"index\":0}],\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\",\"usage\":null}\n\n",
+            "data: {\"choices\":[],\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let f = analyze(body);
+        assert!(f.is_stream && f.usage_from_stream);
+        assert_eq!(f.usage.map(|u| u.prompt), Some(9));
+        assert_eq!(f.model.as_deref(), Some("gpt-4o-2024-11-20"));
+        assert_eq!(f.operation, Some(ApiOperation::ChatCompletion));
+    }
+
+    #[test]
+    fn stream_texts_join_content_and_tool_arguments_per_choice() {
+        let body = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"Hello\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\" there\"}}]}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let (texts, damaged) = completion_texts(body);
+        assert!(!damaged);
+        assert_eq!(texts.len(), 2);
+        assert_eq!(texts[0].arguments, vec!["{\"city\":\"Paris\"}".to_string()]);
+        assert_eq!(texts[1].content, "Hello there");
+    }
+
+    #[test]
+    fn a_responses_stream_takes_usage_only_from_its_terminal_event() {
+        let body = concat!(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"model\":\"gpt-4.1-2025-04-14\",\"usage\":null}}\n\n",
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"Hi\"}\n\n",
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"model\":\"gpt-4.1-2025-04-14\",\"usage\":{\"input_tokens\":11,\"output_tokens\":2,\"total_tokens\":13}}}\n\n"
+        );
+        let f = analyze(body);
+        assert_eq!(
+            f.usage,
+            Some(Usage {
+                prompt: 11,
+                completion: 2,
+                cached: 0,
+                reasoning: 0
+            })
+        );
+        assert_eq!(f.operation, Some(ApiOperation::Responses));
+        assert_eq!(f.model.as_deref(), Some("gpt-4.1-2025-04-14"));
+        let (texts, _) = completion_texts(body);
+        assert_eq!(texts[0].content, "Hi");
+    }
+
+    #[test]
+    fn a_response_cut_in_the_middle_still_yields_the_usage_in_its_tail() {
+        let body = "{\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"message\":{\"content\":\"aaaa\n\n\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12}}";
+        let f = analyze(body);
+        assert!(f.damaged);
+        assert_eq!(f.usage.map(|u| u.completion), Some(7));
+        assert_eq!(f.model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(f.operation, Some(ApiOperation::ChatCompletion));
+    }
+}

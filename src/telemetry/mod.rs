@@ -1,0 +1,1 @@
+//! Application Insights delivery of usage records (DESIGN 3.4, 5).

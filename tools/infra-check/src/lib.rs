@@ -1,0 +1,1 @@
+//! Structural checks of the deployment assets in `infra/` and `test-scripts/`.
