@@ -81,7 +81,7 @@ fn repair(text: &str) -> Option<Value> {
     }
 
     if in_string {
-        let mut body = &text[..];
+        let mut body = text;
         if escape {
             body = &body[..body.len() - 1];
         }
