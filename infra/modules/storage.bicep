@@ -1,0 +1,116 @@
+// Storage for the Functions host (AzureWebJobsStorage: blobs, queues, tables), the Flex deployment
+// package, the usage ledger and the dead letters. Shared-key access and public access are off; the host
+// and the handler use the Function App's managed identity through the private endpoints.
+
+param name string
+param location string
+param tags object = {}
+
+@description('Blob container for the ledger (CHARGEBACK_LEDGER_CONTAINER).')
+param ledgerContainerName string = 'chargeback-ledger'
+
+@description('Blob container for dead letters (CHARGEBACK_DEADLETTER_CONTAINER).')
+param deadLetterContainerName string = 'chargeback-deadletter'
+
+@description('Blob container that holds the Flex Consumption deployment package.')
+param deploymentContainerName string = 'app-package'
+
+param privateEndpointSubnetId string
+param blobDnsZoneId string
+param queueDnsZoneId string
+param tableDnsZoneId string
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    publicNetworkAccess: 'Disabled'
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    networkAcls: {
+      bypass: 'None'
+      defaultAction: 'Deny'
+    }
+  }
+
+  resource blobService 'blobServices' = {
+    name: 'default'
+    properties: {
+      deleteRetentionPolicy: {
+        enabled: true
+        days: 7
+      }
+    }
+
+    resource ledger 'containers' = {
+      name: ledgerContainerName
+      properties: { publicAccess: 'None' }
+    }
+
+    resource deadLetter 'containers' = {
+      name: deadLetterContainerName
+      properties: { publicAccess: 'None' }
+    }
+
+    resource deploymentPackage 'containers' = {
+      name: deploymentContainerName
+      properties: { publicAccess: 'None' }
+    }
+  }
+}
+
+module blobEndpoint 'private-endpoint.bicep' = {
+  name: 'pe-${name}-blob'
+  params: {
+    name: 'pe-${name}-blob'
+    location: location
+    tags: tags
+    subnetId: privateEndpointSubnetId
+    privateLinkServiceId: account.id
+    groupId: 'blob'
+    privateDnsZoneIds: [blobDnsZoneId]
+  }
+}
+
+module queueEndpoint 'private-endpoint.bicep' = {
+  name: 'pe-${name}-queue'
+  params: {
+    name: 'pe-${name}-queue'
+    location: location
+    tags: tags
+    subnetId: privateEndpointSubnetId
+    privateLinkServiceId: account.id
+    groupId: 'queue'
+    privateDnsZoneIds: [queueDnsZoneId]
+  }
+}
+
+module tableEndpoint 'private-endpoint.bicep' = {
+  name: 'pe-${name}-table'
+  params: {
+    name: 'pe-${name}-table'
+    location: location
+    tags: tags
+    subnetId: privateEndpointSubnetId
+    privateLinkServiceId: account.id
+    groupId: 'table'
+    privateDnsZoneIds: [tableDnsZoneId]
+  }
+}
+
+output name string = account.name
+output id string = account.id
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+output queueEndpoint string = account.properties.primaryEndpoints.queue
+output tableEndpoint string = account.properties.primaryEndpoints.table
+output ledgerContainerName string = account::blobService::ledger.name
+output deadLetterContainerName string = account::blobService::deadLetter.name
+output deploymentContainerName string = account::blobService::deploymentPackage.name
