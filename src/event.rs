@@ -24,7 +24,7 @@ pub enum Schema {
 /// Why an event could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("event is not a JSON object: {0}")]
+    #[error("event is not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
     #[error("event is JSON but not an object (it starts with {0:?})")]
     NotAnObject(char),
@@ -140,9 +140,19 @@ pub fn key_fingerprint(key: &str) -> String {
     format!("key-sha256:{hex}")
 }
 
-fn content_hash(raw: &str) -> String {
-    let digest = Sha256::digest(raw.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// A stable id for a v1 event (which has none): a hash of its content fields, not of its bytes,
+/// so the same call gets the same id whichever host payload shape (re-serialised or not)
+/// delivered it.
+fn v1_request_id(parts: &[Option<&str>]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        let p = p.unwrap_or("");
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let digest = h.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1-sha256:{hex}")
 }
 
 /// Parses one raw APIM event (the Event Hubs message body).
@@ -176,7 +186,13 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         ),
         (None, true) => (
             Schema::LegacyV1,
-            format!("v1-sha256:{}", content_hash(raw)),
+            v1_request_id(&[
+                ev.event_time.as_deref(),
+                ev.app_subscription_key.as_deref(),
+                ev.api_operation.as_deref(),
+                ev.request.as_deref(),
+                ev.response.as_deref(),
+            ]),
             None,
         ),
         (None, false) => return Err(EventError::MissingRequestId),

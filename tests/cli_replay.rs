@@ -1,0 +1,240 @@
+//! The `chargeback replay` and `report` commands (DESIGN 3.5), run as the real binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chargeback");
+const V1_KEY: &str = "5f2b8c0e9d4a4e7bb1c3d6e8f0a2b4c6";
+
+fn root() -> String {
+    env!("CARGO_MANIFEST_DIR").to_string()
+}
+
+fn samples() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(format!("{}/samples", root()))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.ends_with(".jsonl"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .env_remove("CHARGEBACK_DEPLOYMENT_MODELS")
+        .env_remove("CHARGEBACK_PRICE_SHEET")
+        .env_remove("CHARGEBACK_RECORD_NON_BILLABLE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chargeback");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_readme_command_prints_a_per_consumer_summary_of_the_samples() {
+    let mut args = vec!["replay", "--summary"];
+    let files = samples();
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    for consumer in [
+        "Finance analytics",
+        "Customer support bot",
+        "Search indexer",
+        "key-sha256:",
+        "TOTAL",
+    ] {
+        assert!(s.contains(consumer), "missing {consumer} in\n{s}");
+    }
+    assert!(
+        s.contains("12 events: 11 billable records, 1 skipped"),
+        "{s}"
+    );
+    assert!(!s.contains(V1_KEY) && !text(&out.stderr).contains(V1_KEY));
+}
+
+#[test]
+fn replay_writes_one_record_per_billable_event_in_input_order() {
+    let chat = format!("{}/samples/chat-completion.jsonl", root());
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let throttled = format!("{}/samples/throttled-429.jsonl", root());
+    let out = run(&["replay", &emb, &throttled, &chat], None);
+    assert!(out.status.success());
+    let ids: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["requestId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "4fab7096-9b5c-4d9e-9e95-adb04c3b5e05",
+            "0b6f3c52-5d1e-4f5a-9a51-6f7c0e9d1a01"
+        ]
+    );
+}
+
+#[test]
+fn replay_reads_stdin_and_sends_dead_letters_to_stderr_without_failing() {
+    let good = std::fs::read_to_string(format!("{}/samples/embeddings.jsonl", root())).unwrap();
+    let input = format!("{good}{{not json\n{good}");
+    let out = run(&["replay", "-"], Some(&input));
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("\"reason\"") && err.contains("not valid JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replay_writes_dead_letters_to_a_file_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let dl = dir.path().join("dead.jsonl");
+    let out = run(
+        &["replay", "--deadletter", dl.to_str().unwrap(), "-"],
+        Some("garbage\n"),
+    );
+    assert!(out.status.success());
+    let dead = std::fs::read_to_string(&dl).unwrap();
+    assert_eq!(dead.lines().count(), 1);
+    assert!(dead.contains("\"raw\":\"garbage\""));
+}
+
+#[test]
+fn replay_accepts_a_whole_host_request_body() {
+    let fixture = format!(
+        "{}/tests/fixtures/host/request-eventhub-many-datatype-binary.json",
+        root()
+    );
+    let out = run(&["replay", "--summary", &fixture], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("2 events: 0 billable records, 2 skipped"));
+}
+
+#[test]
+fn replay_fails_clearly_on_a_missing_file() {
+    let out = run(&["replay", "/nonexistent/events.jsonl"], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot open /nonexistent/events.jsonl"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_price_sheet_or_deployment_map_is_a_clear_start_up_error() {
+    let out = run(&["replay", "--deployment-models", "oops", "-"], Some(""));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("deployment=model"));
+    let out = run(
+        &["replay", "--price-sheet", "/nonexistent.json", "-"],
+        Some(""),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("CHARGEBACK_PRICE_SHEET"));
+}
+
+#[test]
+fn a_custom_price_sheet_changes_the_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("prices.json");
+    std::fs::write(
+        &sheet,
+        r#"{"version":"contoso-ea-2026","currency":"EUR","models":{"text-embedding-3-small":{"input":1000000,"output":0}}}"#,
+    )
+    .unwrap();
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let out = run(
+        &["replay", "--price-sheet", sheet.to_str().unwrap(), &emb],
+        None,
+    );
+    let rec: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(rec["cost"]["total"], 21.0);
+    assert_eq!(rec["cost"]["currency"], "EUR");
+    assert_eq!(rec["cost"]["priceSheet"], "contoso-ea-2026");
+}
+
+#[test]
+fn report_deduplicates_by_request_id_and_totals_tokens_and_cost() {
+    let mut args = vec!["replay"];
+    let files = samples();
+    args.extend(files.iter().map(String::as_str));
+    let ledger = text(&run(&args, None).stdout);
+    let doubled = format!("{ledger}{ledger}");
+    let once = run(
+        &["report", "--by", "consumer", "--format", "json", "-"],
+        Some(&ledger),
+    );
+    let twice = run(
+        &["report", "--by", "consumer", "--format", "json", "-"],
+        Some(&doubled),
+    );
+    assert!(once.status.success() && twice.status.success());
+    assert_eq!(text(&once.stdout), text(&twice.stdout));
+    let rows: serde_json::Value = serde_json::from_str(&text(&once.stdout)).unwrap();
+    let calls: u64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["calls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(calls, 11);
+    let table = text(&run(&["report", "--by", "model,month", "-"], Some(&doubled)).stdout);
+    assert!(table.contains("11 duplicate requestIds ignored"), "{table}");
+    assert!(table.contains("2026-11"));
+}
+
+#[test]
+fn report_writes_csv_with_a_header() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let ledger = text(&run(&["replay", &emb], None).stdout);
+    let out = run(
+        &["report", "--by", "day,deployment", "--format", "csv", "-"],
+        Some(&ledger),
+    );
+    let csv = text(&out.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("day,deployment,calls,promptTokens,completionTokens,totalTokens,cachedTokens,reasoningTokens,unpricedCalls,cost,currency")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("2026-11-02,text-embedding-3-small,1,21,0,21,0,0,0,0.00000042,USD")
+    );
+}
+
+#[test]
+fn no_command_without_the_host_port_explains_itself() {
+    let out = run(&[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("FUNCTIONS_CUSTOMHANDLER_PORT"));
+}
