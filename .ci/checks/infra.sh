@@ -79,6 +79,45 @@ fi
 if command -v ldd >/dev/null 2>&1 && ldd "$pkg/chargeback" 2>&1 | grep -q 'libssl'; then
   fail "chargeback links OpenSSL; use rustls"
 fi
+# Start the staged binary the way the Functions host does (`chargeback serve`, port from
+# FUNCTIONS_CUSTOMHANDLER_PORT, working directory = package root) and check the host protocol basics:
+# GET / answers, and an empty Event Hubs batch gets a 2xx JSON body with Outputs.
+echo "infra: smoke-run the staged handler"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+(cd "$pkg" && exec env -i PATH=/usr/bin:/bin FUNCTIONS_CUSTOMHANDLER_PORT="$port" \
+  APIM_LOGS_EVENTHUB_NAME=apim-openai-logs CHARGEBACK_RECORD_NON_BILLABLE=false \
+  ./chargeback serve >"$stage/handler.log" 2>&1) &
+handler_pid=$!
+trap 'kill "$handler_pid" 2>/dev/null || true; rm -rf "$stage"' EXIT
+ready=""
+for _ in $(seq 1 100); do
+  if curl -fsS -o /dev/null "http://127.0.0.1:$port/"; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$ready" ] || {
+  cat "$stage/handler.log" >&2
+  fail "the staged chargeback did not answer GET / on FUNCTIONS_CUSTOMHANDLER_PORT"
+}
+batch='{"Data":{"events":"[]"},"Metadata":{}}'
+answer="$(curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' --data-binary "$batch" \
+  "http://127.0.0.1:$port/ChargebackEventHubTrigger")" || fail "POST /ChargebackEventHubTrigger failed"
+status="${answer##*$'\n'}"
+body="${answer%$'\n'*}"
+case "$status" in
+  2??) ;;
+  *) fail "an empty batch got HTTP $status: $body" ;;
+esac
+printf '%s' "$body" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert isinstance(d, dict) and "Outputs" in d, "no Outputs in the invocation response"' ||
+  fail "the invocation response is not the host protocol JSON: $body"
+kill "$handler_pid" 2>/dev/null || true
+wait "$handler_pid" 2>/dev/null || true
+echo "infra: staged handler answers GET / and an empty batch (HTTP $status)"
+
 echo "infra: package layout ok:"
 (cd "$pkg" && find . -type f -printf '%m %p\n' | sort -k2)
 echo "infra: all infra checks passed"
