@@ -683,6 +683,22 @@ pub fn check_role_assignments(file: &BicepFile) -> Vec<String> {
                 ),
             ));
         }
+        // Least privilege: scoped to one resource, never to the whole resource group or subscription.
+        let scoped_to_resource = ra
+            .body
+            .and_then(|b| file.get(b, "scope"))
+            .filter(|s| s.kind() == "identifier")
+            .map(|s| resources.iter().any(|r| r.symbol == file.text(s)))
+            .unwrap_or(false);
+        if !scoped_to_resource {
+            findings.push(file.at(
+                ra.node,
+                format!(
+                    "role assignment {} is not scoped to a single resource (scope: <resource symbol>)",
+                    ra.symbol
+                ),
+            ));
+        }
         if ra.node.parent().map(|p| p.kind()) == Some("infrastructure")
             && file.leading_comment(ra.node).trim().is_empty()
         {

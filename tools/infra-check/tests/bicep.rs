@@ -240,7 +240,7 @@ fn the_least_privilege_roles_are_granted_to_the_right_identities() {
 #[test]
 fn a_role_assignment_to_a_parameter_principal_is_rejected() {
     let f = snippet(
-        "param principalId string\n// why: test\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n    principalId: principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
+        "param principalId string\nresource st 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {\n  name: 'st'\n}\n// why: test\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  scope: st\n  properties: {\n    principalId: principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
     );
     let findings = bicep::check_role_assignments(&f);
     assert_eq!(findings.len(), 1, "{findings:?}");
@@ -250,18 +250,28 @@ fn a_role_assignment_to_a_parameter_principal_is_rejected() {
 #[test]
 fn a_role_assignment_to_an_existing_identity_or_without_comment_is_rejected() {
     let f = snippet(
-        "resource id 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {\n  name: 'id'\n}\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n    principalId: id.properties.principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
+        "resource id 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {\n  name: 'id'\n}\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  scope: id\n  properties: {\n    principalId: id.properties.principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
     );
     let findings = bicep::check_role_assignments(&f);
     assert_eq!(findings.len(), 2, "{findings:?}");
     let good = snippet(
-        "resource id 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {\n  name: 'id'\n  location: 'x'\n}\n// The app reads blobs.\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n    principalId: id.properties.principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
+        "resource id 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {\n  name: 'id'\n  location: 'x'\n}\n// The app reads blobs.\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  scope: id\n  properties: {\n    principalId: id.properties.principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
     );
     assert!(
         bicep::check_role_assignments(&good).is_empty(),
         "{:?}",
         bicep::check_role_assignments(&good)
     );
+}
+
+#[test]
+fn a_resource_group_wide_role_assignment_is_rejected() {
+    let f = snippet(
+        "resource id 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {\n  name: 'id'\n  location: 'x'\n}\n// Reads everything in the group: too broad.\nresource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n    principalId: id.properties.principalId\n    roleDefinitionId: 'r'\n  }\n}\n",
+    );
+    let findings = bicep::check_role_assignments(&f);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].contains("not scoped to a single resource"));
 }
 
 #[test]
@@ -464,20 +474,28 @@ fn the_function_app_sets_every_setting_the_handler_and_function_json_read() {
             );
         }
     }
-    // Flex Consumption runs the custom handler through functionAppConfig.runtime.
-    let runtime = bicep::resource_property_values(
-        &func,
-        "Microsoft.Web/sites",
-        "properties.functionAppConfig",
+    // Flex Consumption runs the custom handler through functionAppConfig.runtime (the Flex branch of the
+    // plan-type conditional); Elastic Premium through FUNCTIONS_WORKER_RUNTIME=custom.
+    let site = func
+        .resources()
+        .into_iter()
+        .find(|r| r.full_type == "Microsoft.Web/sites" && !r.existing)
+        .expect("a Function App");
+    let config = func
+        .get_path(site.body.unwrap(), "properties.functionAppConfig")
+        .expect("functionAppConfig");
+    assert_eq!(config.kind(), "ternary_expression");
+    let flex = config
+        .child_by_field_name("consequence")
+        .expect("Flex branch");
+    let runtime = |path: &str| func.get_path(flex, path).and_then(|n| func.literal(n));
+    assert_eq!(runtime("runtime.name").as_deref(), Some("custom"));
+    assert_eq!(runtime("runtime.version").as_deref(), Some("1.0"));
+    assert_eq!(
+        runtime("deployment.storage.authentication.type").as_deref(),
+        Some("UserAssignedIdentity")
     );
-    assert!(
-        runtime.is_empty(),
-        "functionAppConfig is conditional, so it is not a literal"
-    );
-    assert!(
-        func.src.contains("name: 'custom'"),
-        "Flex runtime name must be custom"
-    );
+    assert!(func.src.contains("FUNCTIONS_WORKER_RUNTIME: 'custom'"));
 }
 
 #[test]
