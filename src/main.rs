@@ -1,11 +1,12 @@
 //! The `chargeback` binary: the Azure Functions custom handler (`serve`) and the offline tools
 //! (`replay`, `report`). Thin edge: argument parsing, files, stdout/stderr, exit codes.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -18,12 +19,14 @@ use aoai_chargeback::record::UsageRecord;
 use aoai_chargeback::replay::read_batches;
 use aoai_chargeback::report::{render_csv, render_json, render_table, Aggregator, GroupBy};
 use aoai_chargeback::server::{self, AppState, DEFAULT_MAX_BODY_BYTES};
+use aoai_chargeback::telemetry::AppInsights;
 use aoai_chargeback::tokenizer::Encoding;
 
 const ABOUT: &str = "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.
 
 Runs as an Azure Functions custom handler (`serve`: the Functions host owns the Event Hubs trigger and
-POSTs batches of APIM log events), or offline over captured events (`replay`) and ledgers (`report`).
+POSTs batches of APIM log events), or offline over captured events (`replay`) and ledgers (`report`,
+`resend`).
 Each billable call becomes one usage record: tokens (from the response's usage object, or counted
 with the model's tiktoken encoding when a stream carried none), consumer, model and cost.";
 
@@ -75,6 +78,21 @@ enum Command {
     Replay(ReplayArgs),
     /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId.
     Report(ReportArgs),
+    /// Send ledger rows marked `telemetryUndelivered: true` to Application Insights again.
+    ///
+    /// The handler marks a row when Application Insights could not take it on the host's last
+    /// retry (or with no retry policy, or when ingestion refused it). Reads ledger files (usage-record
+    /// JSON lines; `-` or none reads stdin), sends each marked requestId once, reports counts on
+    /// stderr and prints the rows still undelivered, as ledger lines, on stdout — keep them for
+    /// the next attempt:
+    ///
+    ///   chargeback resend usage-*.jsonl > still-undelivered.jsonl
+    ///
+    /// Uses the same settings as `serve` (APPLICATIONINSIGHTS_CONNECTION_STRING, and
+    /// APPLICATIONINSIGHTS_AUTHENTICATION_STRING with a managed identity). Exit 0 when every
+    /// marked row was accepted; 1 when some remain or a line is unreadable; 2 when telemetry is
+    /// not configured. `replay --resend` does the same.
+    Resend(ResendArgs),
 }
 
 #[derive(Args)]
@@ -85,6 +103,21 @@ struct ServeArgs {
     /// Largest invocation body accepted, in bytes.
     #[arg(long, env = "CHARGEBACK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// On SIGTERM/SIGINT: seconds to finish in-flight invocations (telemetry included) before
+    /// exiting. Invocations still delivering telemetry answer shortly before the cap.
+    #[arg(
+        long,
+        env = "CHARGEBACK_DRAIN_SECS",
+        default_value_t = 30.0,
+        value_name = "SECS"
+    )]
+    drain_secs: f64,
+}
+
+#[derive(Args)]
+struct ResendArgs {
+    /// Ledger files (usage-record JSON lines); `-` or none reads stdin.
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -100,6 +133,10 @@ struct ReplayArgs {
     /// Worker threads for the per-event work (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Treat FILES as ledgers and re-send the rows marked `telemetryUndelivered` to Application
+    /// Insights instead (same as `chargeback resend FILES…`).
+    #[arg(long, conflicts_with_all = ["summary", "deadletter", "threads"])]
+    resend: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -172,21 +209,21 @@ fn run(cli: Cli) -> Result<i32> {
     let cfg = engine_config(&cli.engine)?;
     match cli.command {
         Some(Command::Serve(a)) => serve(a, cfg),
+        Some(Command::Replay(a)) if a.resend => resend(&a.files),
         Some(Command::Replay(a)) => replay(a, cfg),
         Some(Command::Report(a)) => report(a),
+        Some(Command::Resend(a)) => resend(&a.files),
         None => {
             match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT") {
                 Ok(port) => {
-                    let port = port.trim().parse().with_context(|| {
+                    port.trim().parse::<u16>().with_context(|| {
                         format!("FUNCTIONS_CUSTOMHANDLER_PORT={port:?} is not a port number")
                     })?;
-                    serve(
-                        ServeArgs {
-                            port,
-                            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-                        },
-                        cfg,
-                    )
+                    // The serve settings, read from the environment as `serve` reads them.
+                    use clap::FromArgMatches;
+                    let matches = ServeArgs::augment_args(clap::Command::new("serve"))
+                        .try_get_matches_from(["serve"])?;
+                    serve(ServeArgs::from_arg_matches(&matches)?, cfg)
                 }
                 Err(_) => {
                     use clap::CommandFactory;
@@ -201,6 +238,12 @@ fn run(cli: Cli) -> Result<i32> {
 
 fn serve(a: ServeArgs, cfg: EngineConfig) -> Result<i32> {
     init_tracing();
+    let drain = Duration::try_from_secs_f64(a.drain_secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .context("CHARGEBACK_DRAIN_SECS (--drain-secs) must be a positive number of seconds")?;
+    // A malformed telemetry setting stops start-up; the message names the setting, never its value.
+    let telemetry = AppInsights::from_env().context("cannot start telemetry")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -220,7 +263,23 @@ fn serve(a: ServeArgs, cfg: EngineConfig) -> Result<i32> {
             Encoding::Cl100kBase.warm_up();
             tracing::info!(ms = t.elapsed().as_millis() as u64, "encoders ready");
         });
-        server::serve(addr, AppState::new(cfg), a.max_body_bytes)
+        let mut state = AppState::new(cfg);
+        match telemetry {
+            Some(sink) => {
+                let c = sink.config();
+                tracing::info!(
+                    entra_auth = c.identity.is_some(),
+                    deadline_secs = c.deadline_budget.as_secs_f64(),
+                    "telemetry on: usage records go to Application Insights and the ledger"
+                );
+                state = state.with_telemetry(sink);
+            }
+            None => tracing::info!(
+                "telemetry off: APPLICATIONINSIGHTS_CONNECTION_STRING is not set; usage records \
+                 go to the ledger only"
+            ),
+        }
+        server::serve_with_drain(addr, state, a.max_body_bytes, drain)
             .await
             .with_context(|| format!("cannot serve on {addr}"))
     })?;
@@ -323,6 +382,109 @@ fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
     out.flush()?;
     dead_out.flush()?;
     Ok(0)
+}
+
+/// Ledger rows sent per `send` call (each gets its own delivery budget).
+const RESEND_CHUNK: usize = 1000;
+
+fn resend(files: &[PathBuf]) -> Result<i32> {
+    init_tracing();
+    let Some(sink) = AppInsights::from_env().context("cannot start telemetry")? else {
+        eprintln!(
+            "chargeback resend: telemetry is not configured: set APPLICATIONINSIGHTS_CONNECTION_STRING \
+             (and, for Entra authentication, APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD \
+             with IDENTITY_ENDPOINT/IDENTITY_HEADER) to resend; nothing was sent"
+        );
+        return Ok(2);
+    };
+    let files = if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    };
+    let (mut rows, mut bad_lines, mut duplicates) = (0u64, 0u64, 0u64);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut marked: Vec<UsageRecord> = Vec::new();
+    for path in &files {
+        let (name, reader) = input_reader(path)?;
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("cannot read {name}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            rows += 1;
+            match serde_json::from_str::<UsageRecord>(&line) {
+                Ok(r) if !r.telemetry_undelivered => {}
+                Ok(r) => {
+                    if seen.insert(r.request_id.clone()) {
+                        marked.push(r);
+                    } else {
+                        duplicates += 1;
+                    }
+                }
+                Err(e) => {
+                    bad_lines += 1;
+                    if bad_lines <= 5 {
+                        eprintln!(
+                            "chargeback resend: {name}:{}: not a usage record ({}:{})",
+                            n + 1,
+                            e.line(),
+                            e.column()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (mut accepted, mut undelivered, mut dropped, mut requests) = (0usize, 0usize, 0usize, 0u32);
+    let mut remaining: Vec<UsageRecord> = Vec::new();
+    runtime.block_on(async {
+        for chunk in marked.chunks(RESEND_CHUNK) {
+            let report = sink.send(chunk, None, sink.deadline_from_now()).await;
+            accepted += report.accepted;
+            undelivered += report.undelivered.len();
+            dropped += report.dropped.len();
+            requests += report.requests;
+            remaining.extend(
+                report
+                    .not_delivered()
+                    .into_iter()
+                    .filter_map(|i| chunk.get(i).cloned()),
+            );
+        }
+    });
+    let mut out = io::stdout().lock();
+    match out
+        .write_all(json_lines(&remaining).as_bytes())
+        .and_then(|()| out.flush())
+    {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write output")
+        }
+        _ => {}
+    }
+    eprintln!(
+        "chargeback resend: {rows} ledger rows read, {} marked telemetryUndelivered \
+         ({duplicates} duplicate requestIds skipped); {accepted} accepted, {undelivered} still \
+         undelivered, {dropped} refused permanently, in {requests} requests; {bad_lines} unreadable lines",
+        marked.len()
+    );
+    if !remaining.is_empty() {
+        eprintln!(
+            "chargeback resend: {} rows remain undelivered; they were printed on stdout (keep them \
+             and resend later)",
+            remaining.len()
+        );
+    }
+    Ok(if remaining.is_empty() && bad_lines == 0 {
+        0
+    } else {
+        1
+    })
 }
 
 fn report(a: ReportArgs) -> Result<i32> {

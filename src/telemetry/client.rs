@@ -24,6 +24,9 @@ pub const CONNECTION_STRING_ENV: &str = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 pub const AUTHENTICATION_STRING_ENV: &str = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
 /// Environment variable: the per-invocation delivery budget in seconds (default 60).
 pub const DEADLINE_ENV: &str = "CHARGEBACK_TELEMETRY_DEADLINE_SECS";
+/// Environment variable: the first retry backoff's upper bound in milliseconds (default 500;
+/// doubles per attempt, capped at 16 s).
+pub const RETRY_BASE_ENV: &str = "CHARGEBACK_TELEMETRY_RETRY_BASE_MS";
 
 /// Bodies larger than this many bytes are gzipped.
 pub const DEFAULT_GZIP_THRESHOLD: usize = 1024;
@@ -165,6 +168,16 @@ impl AppInsightsConfig {
                     name: DEADLINE_ENV,
                     reason: "must be a positive number of seconds".into(),
                 })?;
+        }
+        if let Some(v) = non_empty(RETRY_BASE_ENV) {
+            let ms: u64 = v.trim().parse().ok().filter(|ms| *ms > 0).ok_or_else(|| {
+                TelemetryError::Setting {
+                    name: RETRY_BASE_ENV,
+                    reason: "must be a positive whole number of milliseconds".into(),
+                }
+            })?;
+            config.retry.base_delay = Duration::from_millis(ms);
+            config.retry.max_delay = config.retry.max_delay.max(config.retry.base_delay);
         }
         Ok(Some(config))
     }

@@ -16,7 +16,7 @@ use std::fmt;
 pub use auth::{AccessToken, ManagedIdentityConfig, TokenError, TokenProvider};
 pub use client::{
     is_retriable, parse_retry_after, AppInsights, AppInsightsConfig, RetryPolicy,
-    AUTHENTICATION_STRING_ENV, CONNECTION_STRING_ENV, DEADLINE_ENV,
+    AUTHENTICATION_STRING_ENV, CONNECTION_STRING_ENV, DEADLINE_ENV, RETRY_BASE_ENV,
 };
 pub use connection::{Authentication, ConnectionString, DEFAULT_INGESTION_ENDPOINT};
 pub use envelope::{build_envelope, envelope_json, Envelope, EnvelopeContext, EVENT_NAME};
