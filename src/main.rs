@@ -22,16 +22,16 @@ use aoai_chargeback::server::{self, AppState, DEFAULT_MAX_BODY_BYTES};
 use aoai_chargeback::telemetry::AppInsights;
 use aoai_chargeback::tokenizer::Encoding;
 
-const ABOUT: &str = "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.
+const ABOUT: &str = "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
 
-Runs as an Azure Functions custom handler (`serve`: the Functions host owns the Event Hubs trigger and
-POSTs batches of APIM log events), or offline over captured events (`replay`) and ledgers (`report`,
-`resend`).
-Each billable call becomes one usage record: tokens (from the response's usage object, or counted
-with the model's tiktoken encoding when a stream carried none), consumer, model and cost.";
+const LONG_ABOUT: &str = "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.
+
+Runs as an Azure Functions custom handler (`serve`: the Functions host owns the Event Hubs trigger and POSTs batches of APIM log events), or offline over captured events (`replay`), ledgers (`report`) and rows Application Insights did not get (`resend`).
+
+Each billable call becomes one usage record: tokens (from the response's usage object, or counted with the model's tiktoken encoding when a stream carried none), consumer, model and cost. Settings can be given as flags or as the environment variables shown below.";
 
 #[derive(Parser)]
-#[command(name = "chargeback", version, about = ABOUT, long_about = None)]
+#[command(name = "chargeback", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
