@@ -22,7 +22,8 @@ use aoai_chargeback::server::{self, AppState, DEFAULT_MAX_BODY_BYTES};
 use aoai_chargeback::telemetry::AppInsights;
 use aoai_chargeback::tokenizer::Encoding;
 
-const ABOUT: &str = "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
+const ABOUT: &str =
+    "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
 
 const LONG_ABOUT: &str = "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.
 
