@@ -6,6 +6,7 @@
 
 mod handler_support;
 
+use handler_support::fakes::Seen;
 use handler_support::*;
 use serde_json::{json, Value};
 

@@ -1,228 +1,19 @@
 //! Delivery of usage records to fake ingestion and managed-identity servers on loopback
 //! (telemetry sink: batching, gzip, retries, 206, redirects, Entra tokens, deadline).
 
-use std::collections::VecDeque;
-use std::io::Read;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod fakes;
+
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use aoai_chargeback::record::{ApiOperation, Consumer, CountSource, UsageRecord};
 use aoai_chargeback::telemetry::{
     build_envelope, envelope_json, parse_retry_after, AppInsights, AppInsightsConfig,
     ConnectionString, DeliveryReport, ManagedIdentityConfig, RetryPolicy,
 };
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::Router;
-use serde_json::{json, Value};
+use fakes::{Identity, Ingestion, Reply, Seen};
+use serde_json::Value;
 
 const IKEY: &str = "0fa1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b";
-
-// ---------------------------------------------------------------- fake ingestion
-
-#[derive(Clone)]
-enum Scripted {
-    /// A status with headers; a 200 without body accepts every item.
-    Reply(u16, Vec<(&'static str, String)>),
-    /// A 206 whose `errors` fail these (index, statusCode) items.
-    Partial(Vec<(usize, u16)>),
-}
-
-#[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    headers: HeaderMap,
-    gzipped: bool,
-    raw: Vec<u8>,
-    items: Vec<Value>,
-}
-
-impl Seen {
-    fn token_info_ids(&self) -> Vec<String> {
-        self.items
-            .iter()
-            .map(|i| {
-                i["data"]["baseData"]["properties"]["TokenInfoId"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect()
-    }
-    fn authorization(&self) -> Option<String> {
-        self.headers
-            .get("authorization")
-            .map(|v| v.to_str().unwrap().to_string())
-    }
-}
-
-#[derive(Default)]
-struct IngestionState {
-    script: VecDeque<Scripted>,
-    /// What to answer once the script is used up (200 = accept all).
-    fallback: Option<u16>,
-    /// Answer 401 to this exact Authorization header.
-    reject_authorization: Option<String>,
-    seen: Vec<Seen>,
-}
-
-#[derive(Clone, Default)]
-struct Ingestion(Arc<Mutex<IngestionState>>);
-
-impl Ingestion {
-    fn scripted(script: Vec<Scripted>) -> Self {
-        let f = Ingestion::default();
-        f.0.lock().unwrap().script = script.into();
-        f
-    }
-    fn always(status: u16) -> Self {
-        let f = Ingestion::default();
-        f.0.lock().unwrap().fallback = Some(status);
-        f
-    }
-    fn seen(&self) -> Vec<Seen> {
-        self.0.lock().unwrap().seen.clone()
-    }
-    async fn start(&self) -> String {
-        let app = Router::new().fallback(track).with_state(self.clone());
-        serve(app).await
-    }
-}
-
-async fn track(State(f): State<Ingestion>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let gzipped = headers
-        .get("content-encoding")
-        .is_some_and(|v| v.as_bytes() == b"gzip");
-    let raw = if gzipped {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&body[..])
-            .read_to_end(&mut out)
-            .expect("a gzip body");
-        out
-    } else {
-        body.to_vec()
-    };
-    let items: Vec<Value> = serde_json::from_slice(&raw).expect("a JSON array of envelopes");
-    let n = items.len();
-    let mut state = f.0.lock().unwrap();
-    state.seen.push(Seen {
-        path: uri.path().to_string(),
-        headers: headers.clone(),
-        gzipped,
-        raw,
-        items,
-    });
-    let auth = headers
-        .get("authorization")
-        .map(|v| v.to_str().unwrap_or_default().to_string());
-    if state.reject_authorization.is_some() && state.reject_authorization == auth {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    let accept_all = || json!({"itemsReceived": n, "itemsAccepted": n, "errors": []}).to_string();
-    let next = state
-        .script
-        .pop_front()
-        .unwrap_or(Scripted::Reply(state.fallback.unwrap_or(200), vec![]));
-    match next {
-        Scripted::Reply(status, extra) => {
-            let mut builder = Response::builder().status(status);
-            for (k, v) in extra {
-                builder = builder.header(k, v);
-            }
-            let body = if status == 200 {
-                accept_all()
-            } else {
-                String::new()
-            };
-            builder.body(axum::body::Body::from(body)).unwrap()
-        }
-        Scripted::Partial(errors) => {
-            let errs: Vec<Value> = errors
-                .iter()
-                .map(|(i, s)| json!({"index": i, "statusCode": s, "message": "scripted"}))
-                .collect();
-            let body = json!({"itemsReceived": n, "itemsAccepted": n - errs.len(), "errors": errs});
-            (StatusCode::PARTIAL_CONTENT, body.to_string()).into_response()
-        }
-    }
-}
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
-// ---------------------------------------------------------------- fake managed identity
-
-#[derive(Default)]
-struct IdentityState {
-    calls: usize,
-    /// Seconds from now the issued tokens expire; as a string when `expires_as_string`.
-    lifetime_secs: u64,
-    expires_as_string: bool,
-    queries: Vec<Vec<(String, String)>>,
-    headers: Vec<Option<String>>,
-}
-
-#[derive(Clone, Default)]
-struct Identity(Arc<Mutex<IdentityState>>);
-
-impl Identity {
-    fn new(lifetime_secs: u64, expires_as_string: bool) -> Self {
-        let f = Identity::default();
-        {
-            let mut s = f.0.lock().unwrap();
-            s.lifetime_secs = lifetime_secs;
-            s.expires_as_string = expires_as_string;
-        }
-        f
-    }
-    fn calls(&self) -> usize {
-        self.0.lock().unwrap().calls
-    }
-    async fn start(&self) -> String {
-        let app = Router::new()
-            .route("/msi/token", axum::routing::get(issue_token))
-            .with_state(self.clone());
-        format!("{}/msi/token", serve(app).await)
-    }
-}
-
-async fn issue_token(
-    State(f): State<Identity>,
-    Query(q): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Response {
-    let mut s = f.0.lock().unwrap();
-    s.calls += 1;
-    s.queries.push(q);
-    s.headers.push(
-        headers
-            .get("x-identity-header")
-            .map(|v| v.to_str().unwrap().to_string()),
-    );
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let expires_on = now + s.lifetime_secs;
-    let expires_on = if s.expires_as_string {
-        json!(expires_on.to_string())
-    } else {
-        json!(expires_on)
-    };
-    axum::Json(json!({
-        "access_token": format!("token-{}", s.calls),
-        "expires_on": expires_on,
-        "resource": "https://monitor.azure.com/",
-        "token_type": "Bearer",
-    }))
-    .into_response()
-}
 
 // ---------------------------------------------------------------- helpers
 
@@ -298,7 +89,7 @@ fn soon(secs: u64) -> Instant {
 
 #[tokio::test]
 async fn all_records_of_an_invocation_go_in_one_request() {
-    let fake = Ingestion::default();
+    let fake = Ingestion::accepting();
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let report = sink.send(&records(3), Some("inv-1"), soon(10)).await;
     assert!(report.is_complete(), "{report}");
@@ -320,7 +111,7 @@ async fn all_records_of_an_invocation_go_in_one_request() {
 
 #[tokio::test]
 async fn an_empty_batch_sends_nothing() {
-    let fake = Ingestion::default();
+    let fake = Ingestion::accepting();
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let report = sink.send(&[], None, soon(10)).await;
     assert!(report.is_complete());
@@ -330,7 +121,7 @@ async fn an_empty_batch_sends_nothing() {
 
 #[tokio::test]
 async fn a_batch_larger_than_the_request_cap_is_split() {
-    let fake = Ingestion::default();
+    let fake = Ingestion::accepting();
     let mut c = config(&fake.start().await);
     c.max_batch_items = 2;
     let sink = AppInsights::new(c).unwrap();
@@ -342,7 +133,7 @@ async fn a_batch_larger_than_the_request_cap_is_split() {
 
 #[tokio::test]
 async fn gzip_bodies_decompress_to_the_same_envelopes() {
-    let fake = Ingestion::default();
+    let fake = Ingestion::accepting();
     let endpoint = fake.start().await;
     let mut c = config(&endpoint);
     c.gzip_threshold = 100;
@@ -385,7 +176,10 @@ async fn gzip_bodies_decompress_to_the_same_envelopes() {
 
 #[tokio::test]
 async fn a_206_partial_response_resends_only_the_failed_retriable_items() {
-    let fake = Ingestion::scripted(vec![Scripted::Partial(vec![(1, 500), (2, 400), (3, 429)])]);
+    let fake = Ingestion::new(
+        vec![Reply::Partial(vec![(1, 500), (2, 400), (3, 429)])],
+        Reply::Accept,
+    );
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let report = sink.send(&records(5), None, soon(10)).await;
     let seen = fake.seen();
@@ -403,11 +197,14 @@ async fn a_206_partial_response_resends_only_the_failed_retriable_items() {
 
 #[tokio::test]
 async fn item_indexes_in_a_second_206_refer_to_the_resent_batch() {
-    let fake = Ingestion::scripted(vec![
-        Scripted::Partial(vec![(0, 503), (2, 503), (4, 503)]),
-        // Index 1 of the resent batch [0, 2, 4] is record 2.
-        Scripted::Partial(vec![(1, 503)]),
-    ]);
+    let fake = Ingestion::new(
+        vec![
+            Reply::Partial(vec![(0, 503), (2, 503), (4, 503)]),
+            // Index 1 of the resent batch [0, 2, 4] is record 2.
+            Reply::Partial(vec![(1, 503)]),
+        ],
+        Reply::Accept,
+    );
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let report = sink.send(&records(5), None, soon(10)).await;
     let seen = fake.seen();
@@ -419,10 +216,10 @@ async fn item_indexes_in_a_second_206_refer_to_the_resent_batch() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_retried_after_the_given_delay() {
-    let fake = Ingestion::scripted(vec![Scripted::Reply(
-        429,
-        vec![("retry-after", "1".into())],
-    )]);
+    let fake = Ingestion::new(
+        vec![Reply::Status(429, vec![("retry-after", "1".into())])],
+        Reply::Accept,
+    );
     let mut c = config(&fake.start().await);
     // Without honouring Retry-After the backoff (up to an hour) would pass the deadline.
     c.retry = RetryPolicy {
@@ -443,10 +240,10 @@ async fn a_429_with_retry_after_is_retried_after_the_given_delay() {
 
 #[tokio::test]
 async fn a_retry_after_past_the_deadline_is_not_waited_for() {
-    let fake = Ingestion::scripted(vec![Scripted::Reply(
-        503,
-        vec![("retry-after", "3600".into())],
-    )]);
+    let fake = Ingestion::new(
+        vec![Reply::Status(503, vec![("retry-after", "3600".into())])],
+        Reply::Accept,
+    );
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let started = Instant::now();
     let report = sink.send(&records(2), None, soon(20)).await;
@@ -461,8 +258,8 @@ async fn a_retry_after_past_the_deadline_is_not_waited_for() {
 
 #[tokio::test]
 async fn a_503_outage_then_recovery_delivers_everything() {
-    let outage = Scripted::Reply(503, vec![]);
-    let fake = Ingestion::scripted(vec![outage.clone(), outage.clone(), outage]);
+    let outage = Reply::Status(503, vec![]);
+    let fake = Ingestion::new(vec![outage.clone(), outage.clone(), outage], Reply::Accept);
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let report = sink.send(&records(3), None, soon(10)).await;
     assert!(report.is_complete(), "{report}");
@@ -474,7 +271,7 @@ async fn a_503_outage_then_recovery_delivers_everything() {
 #[tokio::test]
 async fn every_retriable_status_is_retried() {
     for status in [408, 429, 500, 502, 503, 504] {
-        let fake = Ingestion::scripted(vec![Scripted::Reply(status, vec![])]);
+        let fake = Ingestion::new(vec![Reply::Status(status, vec![])], Reply::Accept);
         let sink = AppInsights::new(config(&fake.start().await)).unwrap();
         let report = sink.send(&records(1), None, soon(10)).await;
         assert!(report.is_complete(), "{status}: {report}");
@@ -484,7 +281,7 @@ async fn every_retriable_status_is_retried() {
 
 #[tokio::test]
 async fn an_outage_past_the_deadline_reports_every_record_undelivered() {
-    let fake = Ingestion::always(503);
+    let fake = Ingestion::new(vec![], Reply::Status(503, vec![]));
     let mut c = config(&fake.start().await);
     c.retry.base_delay = Duration::from_millis(20);
     c.retry.max_delay = Duration::from_millis(40);
@@ -524,7 +321,7 @@ async fn network_errors_are_retried_until_the_deadline() {
 
 #[tokio::test]
 async fn a_400_is_dropped_without_retry_and_needs_no_host_retry() {
-    let fake = Ingestion::always(400);
+    let fake = Ingestion::new(vec![], Reply::Status(400, vec![]));
     let sink = AppInsights::new(config(&fake.start().await)).unwrap();
     let report = sink.send(&records(3), None, soon(10)).await;
     assert_eq!(report.requests, 1);
@@ -536,7 +333,7 @@ async fn a_400_is_dropped_without_retry_and_needs_no_host_retry() {
 #[tokio::test]
 async fn quota_statuses_402_and_439_drop_the_batch_without_retry() {
     for status in [402, 439] {
-        let fake = Ingestion::always(status);
+        let fake = Ingestion::new(vec![], Reply::Status(status, vec![]));
         let sink = AppInsights::new(config(&fake.start().await)).unwrap();
         let report = sink.send(&records(2), None, soon(10)).await;
         assert_eq!(report.requests, 1, "{status}");
@@ -548,7 +345,7 @@ async fn quota_statuses_402_and_439_drop_the_batch_without_retry() {
 #[tokio::test]
 async fn forbidden_and_not_found_are_not_retried_but_stay_undelivered_for_later() {
     for status in [403, 404] {
-        let fake = Ingestion::always(status);
+        let fake = Ingestion::new(vec![], Reply::Status(status, vec![]));
         let sink = AppInsights::new(config(&fake.start().await)).unwrap();
         let report = sink.send(&records(2), None, soon(10)).await;
         assert_eq!(report.requests, 1, "{status}");
@@ -561,13 +358,13 @@ async fn forbidden_and_not_found_are_not_retried_but_stay_undelivered_for_later(
 
 #[tokio::test]
 async fn a_redirect_to_another_host_never_carries_the_authorization_header() {
-    let other = Ingestion::default();
+    let other = Ingestion::accepting();
     let other_url = other.start().await;
-    let first = Ingestion::scripted(vec![Scripted::Reply(
-        307,
-        vec![("location", format!("{other_url}/v2.1/track"))],
-    )]);
-    let identity = Identity::new(3600, false);
+    let first = Ingestion::new(
+        vec![Reply::Redirect(format!("{other_url}/v2.1/track"))],
+        Reply::Accept,
+    );
+    let identity = Identity::new("token-", 3600).expires_on_as_number();
     let c = with_identity(config(&first.start().await), &identity.start().await);
     let sink = AppInsights::new(c).unwrap();
     let report = sink.send(&records(2), None, soon(10)).await;
@@ -585,11 +382,14 @@ async fn a_redirect_to_another_host_never_carries_the_authorization_header() {
 
 #[tokio::test]
 async fn a_same_host_redirect_keeps_the_authorization_header() {
-    let fake = Ingestion::scripted(vec![Scripted::Reply(
-        308,
-        vec![("location", "/regional/v2.1/track".into())],
-    )]);
-    let identity = Identity::new(3600, false);
+    let fake = Ingestion::new(
+        vec![Reply::Status(
+            308,
+            vec![("location", "/regional/v2.1/track".into())],
+        )],
+        Reply::Accept,
+    );
+    let identity = Identity::new("token-", 3600).expires_on_as_number();
     let c = with_identity(config(&fake.start().await), &identity.start().await);
     let sink = AppInsights::new(c).unwrap();
     let report = sink.send(&records(1), None, soon(10)).await;
@@ -602,11 +402,9 @@ async fn a_same_host_redirect_keeps_the_authorization_header() {
 
 #[tokio::test]
 async fn a_redirect_loop_is_a_failure_not_a_hang() {
-    let looping = Ingestion::default();
+    let looping = Ingestion::accepting();
     let url = looping.start().await;
-    looping.0.lock().unwrap().script = (0..20)
-        .map(|_| Scripted::Reply(307, vec![("location", format!("{url}/v2.1/track"))]))
-        .collect();
+    looping.extend_script((0..20).map(|_| Reply::Redirect(format!("{url}/v2.1/track"))));
     let sink = AppInsights::new(config(&url)).unwrap();
     let report = sink.send(&records(1), None, soon(10)).await;
     assert_eq!(report.undelivered, vec![0]);
@@ -622,9 +420,9 @@ async fn a_redirect_loop_is_a_failure_not_a_hang() {
 
 #[tokio::test]
 async fn the_managed_identity_token_is_cached_and_refreshed_once_on_401() {
-    let fake = Ingestion::default();
-    fake.0.lock().unwrap().reject_authorization = Some("Bearer token-1".into());
-    let identity = Identity::new(3600, true);
+    let fake = Ingestion::accepting();
+    fake.reject_authorization("Bearer token-1");
+    let identity = Identity::new("token-", 3600);
     let c = with_identity(config(&fake.start().await), &identity.start().await);
     let sink = AppInsights::new(c).unwrap();
 
@@ -643,8 +441,8 @@ async fn the_managed_identity_token_is_cached_and_refreshed_once_on_401() {
     let bearer = |n: u32| Some(format!("Bearer token-{n}"));
     assert_eq!(auth, vec![bearer(1), bearer(2), bearer(2)]);
 
-    let s = identity.0.lock().unwrap();
-    let q = &s.queries[0];
+    let queries = identity.queries();
+    let q = &queries[0];
     let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     assert_eq!(get("resource"), Some("https://monitor.azure.com/"));
     assert_eq!(get("api-version"), Some("2019-08-01"));
@@ -652,13 +450,16 @@ async fn the_managed_identity_token_is_cached_and_refreshed_once_on_401() {
         get("client_id"),
         Some("11111111-2222-3333-4444-555555555555")
     );
-    assert_eq!(s.headers[0].as_deref(), Some("identity-header-value"));
+    assert_eq!(
+        identity.identity_headers()[0].as_deref(),
+        Some("identity-header-value")
+    );
 }
 
 #[tokio::test]
 async fn a_token_expiring_within_five_minutes_is_not_reused() {
-    let fake = Ingestion::default();
-    let identity = Identity::new(120, false);
+    let fake = Ingestion::accepting();
+    let identity = Identity::new("token-", 120).expires_on_as_number();
     let c = with_identity(config(&fake.start().await), &identity.start().await);
     let sink = AppInsights::new(c).unwrap();
     for _ in 0..3 {
@@ -669,8 +470,8 @@ async fn a_token_expiring_within_five_minutes_is_not_reused() {
 
 #[tokio::test]
 async fn a_persistent_401_refreshes_only_once_and_leaves_the_records_undelivered() {
-    let fake = Ingestion::always(401);
-    let identity = Identity::new(3600, false);
+    let fake = Ingestion::new(vec![], Reply::Status(401, vec![]));
+    let identity = Identity::new("token-", 3600).expires_on_as_number();
     let c = with_identity(config(&fake.start().await), &identity.start().await);
     let sink = AppInsights::new(c).unwrap();
     let report = sink.send(&records(2), None, soon(10)).await;
@@ -685,7 +486,7 @@ async fn an_unreachable_identity_endpoint_leaves_the_records_undelivered() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}/msi/token", listener.local_addr().unwrap());
     drop(listener);
-    let fake = Ingestion::default();
+    let fake = Ingestion::accepting();
     let mut c = with_identity(config(&fake.start().await), &dead);
     c.retry.max_attempts = 2;
     let sink = AppInsights::new(c).unwrap();
@@ -696,8 +497,8 @@ async fn an_unreachable_identity_endpoint_leaves_the_records_undelivered() {
 
 #[tokio::test]
 async fn no_token_or_identity_secret_appears_in_the_report() {
-    let fake = Ingestion::always(401);
-    let identity = Identity::new(3600, false);
+    let fake = Ingestion::new(vec![], Reply::Status(401, vec![]));
+    let identity = Identity::new("token-", 3600).expires_on_as_number();
     let c = with_identity(config(&fake.start().await), &identity.start().await);
     let sink = AppInsights::new(c).unwrap();
     let report = sink.send(&records(1), None, soon(10)).await;
