@@ -262,7 +262,7 @@ pub fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> 
         billable,
         prompt_tokens: u.prompt,
         completion_tokens: u.completion,
-        total_tokens: u.prompt + u.completion,
+        total_tokens: u.prompt.saturating_add(u.completion),
         cached_tokens: u.cached,
         reasoning_tokens: u.reasoning,
         count_source: counted.source,

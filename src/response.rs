@@ -364,64 +364,54 @@ fn stream_texts(body: &str) -> (Vec<ChoiceText>, bool) {
         if data == "[DONE]" || data.is_empty() {
             continue;
         }
-        let v: Value = match serde_json::from_str(data) {
+        let v: lenient::Chunk<'_> = match serde_json::from_str(data) {
             Ok(v) => v,
             Err(_) => {
                 damaged = true;
                 continue;
             }
         };
-        let kind = ev.event.or_else(|| v.get("type").and_then(Value::as_str));
+        let kind = ev.event.or(v.kind.0.as_deref());
         match kind {
             Some("response.output_text.delta" | "response.refusal.delta") => {
-                let idx = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
-                if let Some(d) = v.get("delta").and_then(Value::as_str) {
+                let idx = v.output_index.0.unwrap_or(0);
+                if let Some(d) = v.delta.0.as_deref() {
                     choices.entry(idx).or_default().content.push_str(d);
                 }
             }
             Some("response.function_call_arguments.delta") => {
-                let idx = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
-                if let Some(d) = v.get("delta").and_then(Value::as_str) {
+                let idx = v.output_index.0.unwrap_or(0);
+                if let Some(d) = v.delta.0.as_deref() {
                     choices.entry(idx).or_default().function_args.push_str(d);
                 }
             }
             Some(k) if k.starts_with("response.") => {}
             _ => {
-                let Some(list) = v.get("choices").and_then(Value::as_array) else {
+                let Some(list) = v.choices.0.as_deref() else {
                     continue;
                 };
                 for c in list {
-                    let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0);
+                    let idx = c.index.0.unwrap_or(0);
                     let entry = choices.entry(idx).or_default();
-                    if let Some(t) = c.get("text").and_then(Value::as_str) {
+                    if let Some(t) = c.text.0.as_deref() {
                         entry.content.push_str(t);
                     }
-                    let Some(delta) = c.get("delta") else {
+                    let Some(delta) = &c.delta.0 else {
                         continue;
                     };
-                    if let Some(content) = delta.get("content") {
-                        push_content(&mut entry.content, content);
-                    }
-                    if let Some(r) = delta.get("refusal").and_then(Value::as_str) {
+                    delta.content.push_to(&mut entry.content);
+                    if let Some(r) = delta.refusal.0.as_deref() {
                         entry.content.push_str(r);
                     }
-                    if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+                    if let Some(calls) = delta.tool_calls.0.as_deref() {
                         for (n, call) in calls.iter().enumerate() {
-                            let ti = call
-                                .get("index")
-                                .and_then(Value::as_u64)
-                                .unwrap_or(n as u64);
-                            if let Some(a) =
-                                call.pointer("/function/arguments").and_then(Value::as_str)
-                            {
+                            let ti = call.index.0.unwrap_or(n as u64);
+                            if let Some(a) = call.function.arguments.0.as_deref() {
                                 entry.tool_args.entry(ti).or_default().push_str(a);
                             }
                         }
                     }
-                    if let Some(a) = delta
-                        .pointer("/function_call/arguments")
-                        .and_then(Value::as_str)
-                    {
+                    if let Some(a) = delta.function_call.arguments.0.as_deref() {
                         entry.function_args.push_str(a);
                     }
                 }
@@ -442,6 +432,375 @@ fn stream_texts(body: &str) -> (Vec<ChoiceText>, bool) {
         })
         .collect();
     (texts, damaged)
+}
+
+/// Borrowing, lenient readers for stream chunks: the generated-text pass reads only the fields it
+/// needs, without building a `serde_json::Value` per chunk. Every reader has `Value`'s semantics:
+/// a field of the wrong type reads as absent (like `Value::as_str` / `as_u64` / `as_array`), a
+/// repeated key keeps its last value, and every other value is still fully parsed (`Skip`), so a
+/// chunk is rejected exactly when `serde_json::from_str::<Value>` would reject it.
+mod lenient {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    /// Any JSON value, parsed and discarded.
+    pub struct Skip;
+
+    struct SkipVisitor;
+
+    impl<'de> Visitor<'de> for SkipVisitor {
+        type Value = Skip;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
+            Skip::deserialize(d)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+            while seq.next_element::<Skip>()?.is_some() {}
+            Ok(Skip)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+            while map.next_key::<Key>()?.is_some() {
+                map.next_value::<Skip>()?;
+            }
+            Ok(Skip)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Skip {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
+            d.deserialize_any(SkipVisitor)
+        }
+    }
+
+    /// The keys the readers look at; any other key is `Other`.
+    #[derive(PartialEq, Eq)]
+    pub enum Key {
+        Type,
+        OutputIndex,
+        Delta,
+        Choices,
+        Index,
+        Text,
+        Content,
+        Refusal,
+        ToolCalls,
+        Function,
+        FunctionCall,
+        Arguments,
+        Other,
+    }
+
+    struct KeyVisitor;
+
+    impl Visitor<'_> for KeyVisitor {
+        type Value = Key;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object key")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+            Ok(match v {
+                "type" => Key::Type,
+                "output_index" => Key::OutputIndex,
+                "delta" => Key::Delta,
+                "choices" => Key::Choices,
+                "index" => Key::Index,
+                "text" => Key::Text,
+                "content" => Key::Content,
+                "refusal" => Key::Refusal,
+                "tool_calls" => Key::ToolCalls,
+                "function" => Key::Function,
+                "function_call" => Key::FunctionCall,
+                "arguments" => Key::Arguments,
+                _ => Key::Other,
+            })
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Key {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+
+    /// Declares a reader for one JSON shape: `$accept` handles that shape; everything else is
+    /// parsed with `Skip` and reads as the default.
+    macro_rules! reader {
+        ($name:ident<$de:lifetime>, $val:ty, $expect:literal, { $($accept:tt)* }) => {
+            impl<$de> Deserialize<$de> for $name<$de> {
+                fn deserialize<D: Deserializer<$de>>(d: D) -> Result<Self, D::Error> {
+                    struct V;
+                    impl<$de> Visitor<$de> for V {
+                        type Value = $val;
+                        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                            f.write_str($expect)
+                        }
+                        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$val, E> {
+                            Ok(Default::default())
+                        }
+                        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$val, E> {
+                            Ok(Default::default())
+                        }
+                        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$val, E> {
+                            Ok(Default::default())
+                        }
+                        fn visit_unit<E: de::Error>(self) -> Result<$val, E> {
+                            Ok(Default::default())
+                        }
+                        fn visit_none<E: de::Error>(self) -> Result<$val, E> {
+                            Ok(Default::default())
+                        }
+                        $($accept)*
+                    }
+                    d.deserialize_any(V)
+                }
+            }
+        };
+    }
+
+    /// `Value::as_str`.
+    #[derive(Default)]
+    pub struct Str<'a>(pub Option<Cow<'a, str>>);
+
+    reader!(Str<'de>, Str<'de>, "a string", {
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Str<'de>, E> {
+            Ok(Str(None))
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+            Ok(Str(Some(Cow::Borrowed(v))))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+            Ok(Str(Some(Cow::Owned(v.to_owned()))))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Str<'de>, A::Error> {
+            SkipVisitor.visit_seq(seq).map(|_| Str(None))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Str<'de>, A::Error> {
+            SkipVisitor.visit_map(map).map(|_| Str(None))
+        }
+    });
+
+    /// `Value::as_u64`.
+    #[derive(Default)]
+    pub struct U64<'a>(pub Option<u64>, std::marker::PhantomData<&'a ()>);
+
+    reader!(U64<'de>, U64<'de>, "an unsigned integer", {
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<U64<'de>, E> {
+            Ok(U64(Some(v), std::marker::PhantomData))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<U64<'de>, E> {
+            Ok(U64::default())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<U64<'de>, A::Error> {
+            SkipVisitor.visit_seq(seq).map(|_| U64::default())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<U64<'de>, A::Error> {
+            SkipVisitor.visit_map(map).map(|_| U64::default())
+        }
+    });
+
+    /// An array of `T` (`Value::as_array`), `None` for any other value.
+    pub struct Seq<'a, T>(pub Option<Vec<T>>, std::marker::PhantomData<&'a ()>);
+
+    impl<T> Default for Seq<'_, T> {
+        fn default() -> Self {
+            Seq(None, std::marker::PhantomData)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Seq<'de, T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(std::marker::PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = Seq<'de, T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an array")
+                }
+                fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                    Ok(Seq::default())
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let mut items = Vec::new();
+                    while let Some(item) = seq.next_element::<T>()? {
+                        items.push(item);
+                    }
+                    Ok(Seq(Some(items), std::marker::PhantomData))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                    SkipVisitor.visit_map(map).map(|_| Seq::default())
+                }
+            }
+            d.deserialize_any(V(std::marker::PhantomData))
+        }
+    }
+
+    /// Declares an object reader: fields by key (last one wins), any non-object reads as the
+    /// default (every field absent).
+    macro_rules! object {
+        ($name:ident { $($field:ident : $ty:ty = $key:ident),* $(,)? }) => {
+            #[derive(Default)]
+            pub struct $name<'a> {
+                $(pub $field: $ty,)*
+                _borrow: std::marker::PhantomData<&'a ()>,
+            }
+
+            reader!($name<'de>, $name<'de>, "an object", {
+                fn visit_u64<E: de::Error>(self, _: u64) -> Result<$name<'de>, E> {
+                    Ok(Default::default())
+                }
+                fn visit_str<E: de::Error>(self, _: &str) -> Result<$name<'de>, E> {
+                    Ok(Default::default())
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<$name<'de>, A::Error> {
+                    SkipVisitor.visit_seq(seq).map(|_| Default::default())
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name<'de>, A::Error> {
+                    let mut out = $name::default();
+                    while let Some(key) = map.next_key::<Key>()? {
+                        match key {
+                            $(Key::$key => out.$field = map.next_value()?,)*
+                            _ => {
+                                map.next_value::<Skip>()?;
+                            }
+                        }
+                    }
+                    Ok(out)
+                }
+            });
+        };
+    }
+
+    /// Present (with any value, `null` included) or absent, like `Value::get`.
+    pub struct Present<T>(pub Option<T>);
+
+    impl<T> Default for Present<T> {
+        fn default() -> Self {
+            Present(None)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Present<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            T::deserialize(d).map(|t| Present(Some(t)))
+        }
+    }
+
+    object!(Part { text: Str<'a> = Text, refusal: Str<'a> = Refusal });
+    object!(Function { arguments: Str<'a> = Arguments });
+    object!(Call { index: U64<'a> = Index, function: Function<'a> = Function });
+    object!(Delta {
+        content: Content<'a> = Content,
+        refusal: Str<'a> = Refusal,
+        tool_calls: Seq<'a, Call<'a>> = ToolCalls,
+        function_call: Function<'a> = FunctionCall,
+    });
+    object!(Choice {
+        index: U64<'a> = Index,
+        text: Str<'a> = Text,
+        delta: Present<Delta<'a>> = Delta,
+    });
+    object!(Chunk {
+        kind: Str<'a> = Type,
+        output_index: U64<'a> = OutputIndex,
+        delta: Str<'a> = Delta,
+        choices: Seq<'a, Choice<'a>> = Choices,
+    });
+
+    /// A message content: a string, or an array of parts (`text` or `refusal`).
+    #[derive(Default)]
+    pub enum Content<'a> {
+        #[default]
+        None,
+        Text(Cow<'a, str>),
+        Parts(Vec<Part<'a>>),
+    }
+
+    reader!(
+        Content<'de>,
+        Content<'de>,
+        "a string or an array of parts",
+        {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Content<'de>, E> {
+                Ok(Content::None)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Content<'de>, E> {
+                Ok(Content::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Content<'de>, E> {
+                Ok(Content::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'de>, A::Error> {
+                let mut parts = Vec::new();
+                while let Some(p) = seq.next_element::<Part<'de>>()? {
+                    parts.push(p);
+                }
+                Ok(Content::Parts(parts))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Content<'de>, A::Error> {
+                SkipVisitor.visit_map(map).map(|_| Content::None)
+            }
+        }
+    );
+
+    impl Content<'_> {
+        /// `push_content`: the string, or each part's `text` (else its `refusal`).
+        pub fn push_to(&self, target: &mut String) {
+            match self {
+                Content::None => {}
+                Content::Text(s) => target.push_str(s),
+                Content::Parts(parts) => {
+                    for p in parts {
+                        if let Some(t) = p.text.0.as_deref().or(p.refusal.0.as_deref()) {
+                            target.push_str(t);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

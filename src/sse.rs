@@ -38,7 +38,8 @@ fn next_line(s: &str) -> Option<(&str, &str)> {
     if s.is_empty() {
         return None;
     }
-    match s.find(['\r', '\n']) {
+    // Byte search: '\r' and '\n' never occur inside a multi-byte UTF-8 sequence.
+    match s.bytes().position(|b| b == b'\r' || b == b'\n') {
         None => Some((s, "")),
         Some(i) => {
             let line = &s[..i];

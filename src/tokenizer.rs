@@ -7,7 +7,73 @@
 //! spellings are just characters here, exactly as `encode_ordinary` treats them. Each encoder is
 //! built once, lazily, on first use, and shared by every thread.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
 use bpe_openai::Tokenizer;
+
+/// A small multiplicative hasher for the vocabulary set: pieces are short byte strings and the
+/// set is fixed at build time (lookups never insert), so hash flooding cannot grow it.
+#[derive(Default, Clone, Copy)]
+struct PieceHasher(u64);
+
+impl Hasher for PieceHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// An encoder plus the set of its token byte strings: a pre-tokenised piece that is itself a
+/// token counts 1 without running the BPE (tiktoken takes the same shortcut), which is most
+/// words of most texts.
+struct Counter {
+    tokenizer: &'static Tokenizer,
+    tokens: HashSet<&'static [u8], BuildHasherDefault<PieceHasher>>,
+    longest: usize,
+}
+
+impl Counter {
+    fn new(tokenizer: &'static Tokenizer) -> Counter {
+        let bpe = &tokenizer.bpe;
+        let mut tokens = HashSet::with_capacity_and_hasher(bpe.num_tokens(), Default::default());
+        let mut longest = 0;
+        for id in 0..bpe.num_tokens() {
+            let Ok(id) = u32::try_from(id) else { break };
+            let bytes = bpe.token_bytes(id);
+            longest = longest.max(bytes.len());
+            tokens.insert(bytes);
+        }
+        Counter {
+            tokenizer,
+            tokens,
+            longest,
+        }
+    }
+
+    fn count(&self, text: &str) -> u64 {
+        self.tokenizer
+            .split(text)
+            .map(|piece| {
+                let bytes = piece.as_bytes();
+                if bytes.len() <= self.longest && self.tokens.contains(bytes) {
+                    1
+                } else {
+                    self.tokenizer.bpe.count(bytes) as u64
+                }
+            })
+            .sum()
+    }
+}
 
 /// The BPE encodings Azure OpenAI models use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,11 +136,19 @@ impl Encoding {
         }
     }
 
-    fn tokenizer(self) -> &'static Tokenizer {
+    fn counter(self) -> &'static Counter {
+        static CL100K: OnceLock<Counter> = OnceLock::new();
+        static O200K: OnceLock<Counter> = OnceLock::new();
         match self {
-            Encoding::Cl100kBase => bpe_openai::cl100k_base(),
-            Encoding::O200kBase => bpe_openai::o200k_base(),
+            Encoding::Cl100kBase => CL100K.get_or_init(|| Counter::new(bpe_openai::cl100k_base())),
+            Encoding::O200kBase => O200K.get_or_init(|| Counter::new(bpe_openai::o200k_base())),
         }
+    }
+
+    /// The `bpe-openai` tokenizer of this encoding (its pre-tokenizer split is what counts are
+    /// additive over).
+    pub fn tokenizer(self) -> &'static Tokenizer {
+        self.counter().tokenizer
     }
 
     /// The number of tokens `text` encodes to, as tiktoken's `encode_ordinary` would give.
@@ -82,7 +156,7 @@ impl Encoding {
         if text.is_empty() {
             return 0;
         }
-        self.tokenizer().count(text) as u64
+        self.counter().count(text)
     }
 
     /// Builds the encoder now rather than on the first count (used by `serve` after it is ready).

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Whole-process measurements, all in one run so the ratios are comparable (figures on a shared
+# machine are noisy; the ratios are what the targets are about). Writes target/bench/results.md
+# and the raw outputs next to it.
+#
+#   benches/run-replay.sh [EVENTS]        (default 20000; LOAD_SECS=30; MUSL=1 also builds musl)
+#
+# Needs: /usr/bin/time (apt-get install time), python3 with tiktoken (pip install tiktoken).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS="${1:-20000}"
+LOAD_SECS="${LOAD_SECS:-30}"
+B=target/bench
+R=$B/results
+mkdir -p "$R"
+BIN=target/release/chargeback
+EX=target/release/examples
+
+echo "== build" >&2
+cargo build --release --bin chargeback --examples >&2
+
+echo "== corpora (seed 42)" >&2
+$EX/corpus --seed 42 --events "$EVENTS" --mix mixed --out $B/mixed.jsonl 2>$R/corpus-mixed.txt
+$EX/corpus --seed 42 --events "$EVENTS" --mix usage --out $B/usage.jsonl 2>$R/corpus-usage.txt
+$EX/corpus --seed 42 --events 1000 --mix tokenizer --out $B/tokenizer.jsonl 2>$R/corpus-tokenizer.txt
+$EX/tokenizer_texts $B/tokenizer.jsonl >$B/texts.jsonl 2>$R/texts.txt
+cat $R/corpus-*.txt $R/texts.txt >&2
+
+# timed NAME CMD…: wall seconds and peak RSS (KB) of one whole process, stdout discarded.
+timed() {
+  local name="$1"; shift
+  /usr/bin/time -o "$R/$name.time" -f "%e %M" "$@" >/dev/null 2>"$R/$name.err"
+  echo "$name: $(cat "$R/$name.time") (s, KB)" >&2
+}
+
+echo "== tokenizer path: chargeback replay --threads 1 vs Python tiktoken.encode_ordinary" >&2
+export TIKTOKEN_CACHE_DIR="$(benches/setup-tiktoken-cache.sh)"
+python3 benches/tiktoken_baseline.py $B/texts.jsonl >$R/tiktoken.json 2>$R/tiktoken.err
+cat $R/tiktoken.json $R/tiktoken.err >&2
+timed replay-tokenizer-t1 $BIN replay --threads 1 $B/tokenizer.jsonl
+$EX/tokenizer_compare $B/texts.jsonl --pathological >$R/tokenizer-compare.jsonl
+
+echo "== usage-present events: replay --threads 1 vs the serde_json parse-only floor" >&2
+timed floor-usage $EX/parse_floor $B/usage.jsonl
+timed replay-usage-t1 $BIN replay --threads 1 $B/usage.jsonl
+
+echo "== mixed corpus: replay, 1 thread and all cores" >&2
+timed replay-mixed-t1 $BIN replay --threads 1 $B/mixed.jsonl
+timed replay-mixed $BIN replay $B/mixed.jsonl
+timed floor-mixed $EX/parse_floor $B/mixed.jsonl
+
+echo "== both encodings loaded, two small events" >&2
+cat samples/chat-stream-without-usage.jsonl samples/chat-stream-tool-call.jsonl >$B/two-encodings.jsonl
+timed replay-two-encodings $BIN replay --threads 1 $B/two-encodings.jsonl
+
+echo "== pathological single events" >&2
+python3 benches/pathological.py $B/pathological >/dev/null
+for f in $B/pathological/*.jsonl; do
+  n=$(basename "$f" .jsonl)
+  timed "patho-$n" $BIN replay --threads 1 --deadletter "$R/patho-$n.dead.jsonl" "$f"
+  $BIN replay --threads 1 --deadletter /dev/null "$f" >"$R/patho-$n.out.jsonl"
+done
+
+echo "== handler: in-process p50/p99, then the 4-partition loopback load test" >&2
+$EX/loadtest inprocess --requests 200 >$R/inprocess.json
+$EX/loadtest serve --corpus $B/mixed.jsonl --secs "$LOAD_SECS" --partitions 4 >$R/load.json || true
+cat $R/inprocess.json $R/load.json >&2
+
+if [ "${MUSL:-0}" = 1 ]; then
+  echo "== musl release build" >&2
+  cargo build --release --target x86_64-unknown-linux-musl --bin chargeback >&2
+fi
+
+python3 - "$R" "$B" <<'PY'
+import glob, json, os, sys
+R, B = sys.argv[1], sys.argv[2]
+def t(name):
+    s, kb = open(f"{R}/{name}.time").read().split()
+    return float(s), int(kb)
+def size(p): return os.path.getsize(p)
+def count_lines(p): return sum(1 for l in open(p, encoding="utf-8") if l.strip())
+tk = json.load(open(f"{R}/tiktoken.json"))
+rt, _ = t("replay-tokenizer-t1")
+fu, _ = t("floor-usage"); ru, ru_kb = t("replay-usage-t1")
+m1, m1_kb = t("replay-mixed-t1"); mm, mm_kb = t("replay-mixed"); fm, _ = t("floor-mixed")
+_, two_kb = t("replay-two-encodings")
+nu, nm = count_lines(f"{B}/usage.jsonl"), count_lines(f"{B}/mixed.jsonl")
+su, sm, st = size(f"{B}/usage.jsonl"), size(f"{B}/mixed.jsonl"), size(f"{B}/tokenizer.jsonl")
+ip = json.load(open(f"{R}/inprocess.json"))
+ld = json.load(open(f"{R}/load.json"))
+cmp = [json.loads(l) for l in open(f"{R}/tokenizer-compare.jsonl")]
+bpe = next(c for c in cmp if c.get("encoder") == "bpe-openai" and c.get("input") == "corpus texts")
+tkr = next(c for c in cmp if c.get("encoder") == "tiktoken-rs" and c.get("input") == "corpus texts")
+mism = next(c for c in cmp if "count_mismatches" in c)["count_mismatches"]
+bin_size = size("target/release/chargeback")
+musl = "target/x86_64-unknown-linux-musl/release/chargeback"
+musl_size = size(musl) if os.path.exists(musl) else None
+mix_rate = nm / mm
+rows = []
+def row(target, measured, ok): rows.append(f"| {target} | {measured} | {'holds' if ok else 'MISSED'} |")
+ratio = tk["seconds"] / rt
+row("tokenizer path: `replay --threads 1` ≥ 2× Python `tiktoken.encode_ordinary` on the same texts, identical counts",
+    f"{tk['bytes']/1e6:.1f} MB of text in {tk['texts']} texts ({st/1e6:.0f} MB of events): replay {rt:.2f} s (whole process, parsing included) vs tiktoken {tk['seconds']:.2f} s (encode only) = **{ratio:.2f}×**; {tk['count_mismatches']} count differences", ratio >= 2 and tk["count_mismatches"] == 0)
+r = (nu / ru) / (nu / fu)
+row("usage-present events: `replay` ≥ 50 % of the serde_json parse-only floor",
+    f"{nu} events, {su/1e6:.0f} MB: replay --threads 1 {ru:.2f} s ({nu/ru:,.0f} ev/s, {su/1e6/ru:.0f} MB/s) vs floor {fu:.2f} s ({nu/fu:,.0f} ev/s) = **{r*100:.0f} %**", r >= 0.5)
+row("handler: 100-event mixed batch in-process, p99 ≤ 2× p50",
+    f"p50 {ip['p50_ms']:.1f} ms, p99 {ip['p99_ms']:.1f} ms = **{ip['p99_over_p50']:.2f}×** ({ip['requests']} requests, {ip['batch_bytes']/1e6:.1f} MB body)", ip["p99_over_p50"] <= 2)
+lr = ld.get("events_per_s", 0) / mix_rate
+row("4-partition loopback load ≥ 80 % of `replay` on the same corpus, 0 errors",
+    f"{ld.get('events_per_s',0):,.0f} ev/s ({ld.get('mb_per_s',0):.0f} MB/s), p50 {ld.get('p50_ms',0):.0f} ms, p99 {ld.get('p99_ms',0):.0f} ms, {ld.get('errors')} errors, {ld.get('seconds')} s vs replay {mix_rate:,.0f} ev/s = **{lr*100:.0f} %**", lr >= 0.8 and ld.get("errors") == 0)
+rss = ld.get("rss_mb_each_second", [])
+row("RSS flat under load", f"RSS MB each second: {rss}; mean first half {ld.get('rss_mb_first_half_mean')}, second half {ld.get('rss_mb_second_half_mean')}",
+    bool(rss) and ld.get("rss_mb_second_half_mean", 0) <= 1.05 * ld.get("rss_mb_first_half_mean", 1))
+row("start-up: `GET /` answered ≤ 50 ms after the process starts", f"**{ld.get('startup_get_ms')} ms** (RSS {ld.get('rss_mb_after_start')} MB then, {ld.get('rss_mb_encoders_loaded')} MB once both encoders are built)", (ld.get("startup_get_ms") or 1e9) <= 50)
+row("peak RSS with both encodings loaded ≤ 150 MB", f"replay of one cl100k + one o200k event: **{two_kb/1024:.0f} MB**; serve idle with both built: {ld.get('rss_mb_encoders_loaded')} MB (under load: see above; replay of the 20k mixed corpus: {m1_kb/1024:.0f} MB at 1 thread, {mm_kb/1024:.0f} MB at 2)", two_kb / 1024 <= 150)
+row("release binary size", f"glibc {bin_size/1e6:.1f} MB" + (f"; musl **{musl_size/1e6:.1f} MB**" if musl_size else "; musl: run with MUSL=1"), True)
+for f in sorted(glob.glob(f"{R}/patho-*.time")):
+    n = os.path.basename(f)[6:-5]
+    s, kb = t(f"patho-{n}")
+    out = [json.loads(l) for l in open(f"{R}/patho-{n}.out.jsonl") if l.strip()]
+    dead = [json.loads(l) for l in open(f"{R}/patho-{n}.dead.jsonl") if l.strip()]
+    what = (f"record: {out[0]['countSource']}, completion {out[0]['completionTokens']} tokens" if out
+            else f"dead letter: {dead[0]['reason'][:60]}" if dead else "skipped cleanly (no response body)")
+    row(f"pathological: {n} ≤ 1 s", f"{s:.2f} s, {kb/1024:.0f} MB; {what}", s <= 1.0)
+with open(f"{R}/../results.md", "w") as o:
+    o.write("| target | measured | |\n|---|---|---|\n" + "\n".join(rows) + "\n\n")
+    o.write(f"Mixed corpus ({nm} events, {sm/1e6:.0f} MB): replay --threads 1 {m1:.2f} s = {nm/m1:,.0f} ev/s, {sm/1e6/m1:.0f} MB/s, peak RSS {m1_kb/1024:.0f} MB; "
+            f"replay (2 threads) {mm:.2f} s = {nm/mm:,.0f} ev/s, {sm/1e6/mm:.0f} MB/s, peak RSS {mm_kb/1024:.0f} MB; parse-only floor {fm:.2f} s = {nm/fm:,.0f} ev/s.\n\n")
+    o.write(f"Tokenizers on the same {tk['bytes']/1e6:.1f} MB of texts, single-threaded, encode/count only: bpe-openai {bpe['seconds']:.2f} s ({bpe['mb_per_s']} MB/s), "
+            f"tiktoken-rs {tkr['seconds']:.2f} s ({tkr['mb_per_s']} MB/s), Python tiktoken {tk['seconds']:.2f} s ({tk['mb_per_s']} MB/s); {mism} count differences between the Rust two.\n")
+print(open(f"{R}/../results.md").read())
+PY

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Seeds fuzz/corpus/<target>/ from samples/*.jsonl and tests/fixtures/host (never committed).
+
+event_parse, core: one sample event per file; sse_parse: each sample's response body;
+host_decode: the host fixtures plus the samples wrapped as string, binary and plain-array
+invocations.
+"""
+import base64
+import glob
+import hashlib
+import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+
+
+def put(target, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb") as f:
+        f.write(data)
+
+
+lines = []
+for path in sorted(glob.glob(os.path.join(ROOT, "samples", "*.jsonl"))):
+    with open(path, encoding="utf-8") as f:
+        lines += [l.rstrip("\n") for l in f if l.strip()]
+
+for line in lines:
+    put("event_parse", line)
+    put("core", line)
+    ev = json.loads(line)
+    for key in ("response", "Response", "request", "Request"):
+        body = ev.get(key)
+        if isinstance(body, str) and body:
+            put("sse_parse", body)
+
+for path in sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "host", "*.json"))):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    put("host_decode", json.dumps(doc.get("body", doc)))
+
+meta = {"PartitionContext": json.dumps({"PartitionId": "0"}),
+        "SequenceNumberArray": json.dumps(list(range(len(lines)))),
+        "RetryContext": json.dumps({"RetryCount": 0, "MaxRetryCount": 5})}
+put("host_decode", json.dumps({"Data": {"events": json.dumps(lines)}, "Metadata": meta}))
+b64 = [base64.b64encode(l.encode()).decode() for l in lines]
+put("host_decode", json.dumps({"Data": {"events": json.dumps(b64)}, "Metadata": {"dataType": "binary", **meta}}))
+put("host_decode", json.dumps([json.loads(l) for l in lines]))
+print({t: len(os.listdir(os.path.join(CORPUS, t))) for t in sorted(os.listdir(CORPUS))})
