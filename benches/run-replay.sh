@@ -29,7 +29,7 @@ cat $R/corpus-*.txt $R/texts.txt >&2
 # timed NAME CMD…: wall seconds and peak RSS (KB) of one whole process, stdout discarded.
 timed() {
   local name="$1"; shift
-  /usr/bin/time -o "$R/$name.time" -f "%e %M" "$@" >/dev/null 2>"$R/$name.err"
+  /usr/bin/time -o "$R/$name.time" -f "%e %M %U %S" "$@" >/dev/null 2>"$R/$name.err"
   echo "$name: $(cat "$R/$name.time") (s, KB)" >&2
 }
 
@@ -75,8 +75,11 @@ python3 - "$R" "$B" <<'PY'
 import glob, json, os, sys
 R, B = sys.argv[1], sys.argv[2]
 def t(name):
-    s, kb = open(f"{R}/{name}.time").read().split()
+    s, kb = open(f"{R}/{name}.time").read().split()[:2]
     return float(s), int(kb)
+def cpu(name):
+    f = open(f"{R}/{name}.time").read().split()
+    return float(f[2]) + float(f[3])
 def size(p): return os.path.getsize(p)
 def count_lines(p): return sum(1 for l in open(p, encoding="utf-8") if l.strip())
 tk = json.load(open(f"{R}/tiktoken.json"))
@@ -108,7 +111,7 @@ row("handler: 100-event mixed batch in-process, p99 ≤ 2× p50",
     f"p50 {ip['p50_ms']:.1f} ms, p99 {ip['p99_ms']:.1f} ms = **{ip['p99_over_p50']:.2f}×** ({ip['requests']} requests, {ip['batch_bytes']/1e6:.1f} MB body)", ip["p99_over_p50"] <= 2)
 lr = ld.get("events_per_s", 0) / mix_rate
 row("4-partition loopback load ≥ 80 % of `replay` on the same corpus, 0 errors",
-    f"{ld.get('events_per_s',0):,.0f} ev/s ({ld.get('mb_per_s',0):.0f} MB/s), p50 {ld.get('p50_ms',0):.0f} ms, p99 {ld.get('p99_ms',0):.0f} ms, {ld.get('errors')} errors, {ld.get('seconds')} s vs replay {mix_rate:,.0f} ev/s = **{lr*100:.0f} %**", lr >= 0.8 and ld.get("errors") == 0)
+    f"{ld.get('events_per_s',0):,.0f} ev/s ({ld.get('mb_per_s',0):.0f} MB/s), p50 {ld.get('p50_ms',0):.0f} ms, p99 {ld.get('p99_ms',0):.0f} ms, {ld.get('errors')} errors, {ld.get('seconds')} s vs replay {mix_rate:,.0f} ev/s = **{lr*100:.0f} %** wall-clock (load client on the same 2 cores); per CPU-second of the process: server {ld.get('events_per_server_cpu_second',0):,.0f} ev/s vs replay {nm/cpu('replay-mixed'):,.0f} ev/s = {ld.get('events_per_server_cpu_second',0)/(nm/cpu('replay-mixed'))*100:.0f} %", lr >= 0.8 and ld.get("errors") == 0)
 rss = ld.get("rss_mb_each_second", [])
 row("RSS flat under load", f"RSS MB each second: {rss}; mean first half {ld.get('rss_mb_first_half_mean')}, second half {ld.get('rss_mb_second_half_mean')}",
     bool(rss) and ld.get("rss_mb_second_half_mean", 0) <= 1.05 * ld.get("rss_mb_first_half_mean", 1))

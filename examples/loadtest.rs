@@ -146,6 +146,16 @@ fn inprocess(args: &[String]) -> Value {
     })
 }
 
+/// User + system CPU seconds a process has used so far (`/proc/PID/stat`, clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -280,6 +290,7 @@ fn serve(args: &[String]) -> Value {
     );
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
     let batches = Arc::new(batches);
+    let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
     let t0 = Instant::now();
     let workers: Vec<_> = (0..partitions)
         .map(|p| {
@@ -324,6 +335,7 @@ fn serve(args: &[String]) -> Value {
         let _ = w.join();
     }
     let elapsed = t0.elapsed().as_secs_f64();
+    let server_cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
     let _ = child.kill();
     let _ = child.wait();
     let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
@@ -341,6 +353,8 @@ fn serve(args: &[String]) -> Value {
         "mb_per_s": round3(bytes.load(Ordering::Relaxed) as f64 / 1e6 / elapsed),
         "p50_ms": round3(percentile(&lat, 0.5)), "p99_ms": round3(percentile(&lat, 0.99)),
         "errors": errors.load(Ordering::Relaxed),
+        "server_cpu_seconds": round3(server_cpu),
+        "events_per_server_cpu_second": round3(ev as f64 / server_cpu.max(1e-9)),
         "rss_mb_each_second": rss.clone(),
         "rss_mb_first_half_mean": round3(mean(&rss[..half])),
         "rss_mb_second_half_mean": round3(mean(&rss[half..])),
