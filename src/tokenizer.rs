@@ -7,45 +7,24 @@
 //! spellings are just characters here, exactly as `encode_ordinary` treats them. Each encoder is
 //! built once, lazily, on first use, and shared by every thread.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use bpe_openai::Tokenizer;
-
-/// A small multiplicative hasher for the vocabulary set: pieces are short byte strings and the
-/// set is fixed at build time (lookups never insert), so hash flooding cannot grow it.
-#[derive(Default, Clone, Copy)]
-struct PieceHasher(u64);
-
-impl Hasher for PieceHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+use rustc_hash::FxHashSet;
 
 /// An encoder plus the set of its token byte strings: a pre-tokenised piece that is itself a
 /// token counts 1 without running the BPE (tiktoken takes the same shortcut), which is most
 /// words of most texts.
 struct Counter {
     tokenizer: &'static Tokenizer,
-    tokens: HashSet<&'static [u8], BuildHasherDefault<PieceHasher>>,
+    tokens: FxHashSet<&'static [u8]>,
     longest: usize,
 }
 
 impl Counter {
     fn new(tokenizer: &'static Tokenizer) -> Counter {
         let bpe = &tokenizer.bpe;
-        let mut tokens = HashSet::with_capacity_and_hasher(bpe.num_tokens(), Default::default());
+        let mut tokens = FxHashSet::with_capacity_and_hasher(bpe.num_tokens(), Default::default());
         let mut longest = 0;
         for id in 0..bpe.num_tokens() {
             let Ok(id) = u32::try_from(id) else { break };
