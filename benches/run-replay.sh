@@ -34,7 +34,8 @@ timed() {
 }
 
 echo "== tokenizer path: chargeback replay --threads 1 vs Python tiktoken.encode_ordinary" >&2
-export TIKTOKEN_CACHE_DIR="$(benches/setup-tiktoken-cache.sh)"
+TIKTOKEN_CACHE_DIR="$(benches/setup-tiktoken-cache.sh)"
+export TIKTOKEN_CACHE_DIR
 python3 benches/tiktoken_baseline.py $B/texts.jsonl >$R/tiktoken.json 2>$R/tiktoken.err
 cat $R/tiktoken.json $R/tiktoken.err >&2
 timed replay-tokenizer-t1 $BIN replay --threads 1 $B/tokenizer.jsonl
@@ -55,7 +56,7 @@ timed replay-two-encodings $BIN replay --threads 1 $B/two-encodings.jsonl
 
 echo "== pathological single events" >&2
 python3 benches/pathological.py $B/pathological >/dev/null
-for f in $B/pathological/*.jsonl; do
+for f in "$B"/pathological/*.jsonl; do
   n=$(basename "$f" .jsonl)
   timed "patho-$n" $BIN replay --threads 1 --deadletter "$R/patho-$n.dead.jsonl" "$f"
   $BIN replay --threads 1 --deadletter /dev/null "$f" >"$R/patho-$n.out.jsonl"

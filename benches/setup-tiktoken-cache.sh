@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${1:-$ROOT/target/tiktoken-cache}"
 mkdir -p "$DIR"
-ASSETS=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tiktoken-rs-*/assets 2>/dev/null | sort -V | tail -n 1)
+ASSETS=$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 3 -maxdepth 3 -type d -path '*/tiktoken-rs-*/assets' 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$ASSETS" ]; then
   echo "setup-tiktoken-cache: no tiktoken-rs sources found; run 'cargo fetch' first" >&2
   exit 1
