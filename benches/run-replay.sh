@@ -76,8 +76,9 @@ python3 - "$R" "$B" <<'PY'
 import glob, json, os, sys
 R, B = sys.argv[1], sys.argv[2]
 def t(name):
+    # /usr/bin/time has 10 ms resolution: a tiny corpus can time at 0.00 s, which would divide by 0.
     s, kb = open(f"{R}/{name}.time").read().split()[:2]
-    return float(s), int(kb)
+    return max(float(s), 0.01), int(kb)
 def cpu(name):
     f = open(f"{R}/{name}.time").read().split()
     return float(f[2]) + float(f[3])
