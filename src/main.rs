@@ -299,6 +299,45 @@ fn input_reader(path: &PathBuf) -> Result<(String, Box<dyn BufRead>)> {
     ))
 }
 
+/// The input files, or stdin (`-`) when none were given.
+fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
+    if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    }
+}
+
+/// Reads ledger files (usage-record JSON lines) and hands each record to `each`. Unreadable
+/// lines are counted and the first five reported on stderr; returns (rows read, unreadable).
+fn read_ledgers(
+    files: &[PathBuf],
+    prefix: &str,
+    mut each: impl FnMut(UsageRecord),
+) -> Result<(u64, u64)> {
+    let (mut rows, mut bad_lines) = (0u64, 0u64);
+    for path in &inputs_or_stdin(files) {
+        let (name, reader) = input_reader(path)?;
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("cannot read {name}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            rows += 1;
+            match serde_json::from_str::<UsageRecord>(&line) {
+                Ok(r) => each(r),
+                Err(e) => {
+                    bad_lines += 1;
+                    if bad_lines <= 5 {
+                        eprintln!("{prefix}: {name}:{}: not a usage record: {e}", n + 1);
+                    }
+                }
+            }
+        }
+    }
+    Ok((rows, bad_lines))
+}
+
 fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new()
@@ -306,11 +345,7 @@ fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
             .build_global()
             .context("cannot size the worker pool")?;
     }
-    let files = if a.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        a.files.clone()
-    };
+    let files = inputs_or_stdin(&a.files);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut dead_out: Box<dyn Write> = match &a.deadletter {
@@ -398,45 +433,18 @@ fn resend(files: &[PathBuf]) -> Result<i32> {
         );
         return Ok(2);
     };
-    let files = if files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        files.to_vec()
-    };
-    let (mut rows, mut bad_lines, mut duplicates) = (0u64, 0u64, 0u64);
+    let mut duplicates = 0u64;
     let mut seen: HashSet<String> = HashSet::new();
     let mut marked: Vec<UsageRecord> = Vec::new();
-    for path in &files {
-        let (name, reader) = input_reader(path)?;
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.with_context(|| format!("cannot read {name}"))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            rows += 1;
-            match serde_json::from_str::<UsageRecord>(&line) {
-                Ok(r) if !r.telemetry_undelivered => {}
-                Ok(r) => {
-                    if seen.insert(r.request_id.clone()) {
-                        marked.push(r);
-                    } else {
-                        duplicates += 1;
-                    }
-                }
-                Err(e) => {
-                    bad_lines += 1;
-                    if bad_lines <= 5 {
-                        eprintln!(
-                            "chargeback resend: {name}:{}: not a usage record ({}:{})",
-                            n + 1,
-                            e.line(),
-                            e.column()
-                        );
-                    }
-                }
+    let (rows, bad_lines) = read_ledgers(files, "chargeback resend", |r| {
+        if r.telemetry_undelivered {
+            if seen.insert(r.request_id.clone()) {
+                marked.push(r);
+            } else {
+                duplicates += 1;
             }
         }
-    }
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -492,33 +500,10 @@ fn report(a: ReportArgs) -> Result<i32> {
     if a.by.is_empty() {
         bail!("--by needs at least one of consumer, model, deployment, operation, day, month");
     }
-    let files = if a.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        a.files.clone()
-    };
     let mut agg = Aggregator::new(a.by.clone());
-    let mut bad_lines = 0u64;
-    for path in &files {
-        let (name, reader) = input_reader(path)?;
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.with_context(|| format!("cannot read {name}"))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<UsageRecord>(&line) {
-                Ok(r) => {
-                    agg.add(&r);
-                }
-                Err(e) => {
-                    bad_lines += 1;
-                    if bad_lines <= 5 {
-                        eprintln!("chargeback: {name}:{}: not a usage record: {e}", n + 1);
-                    }
-                }
-            }
-        }
-    }
+    let (_, bad_lines) = read_ledgers(&a.files, "chargeback", |r| {
+        agg.add(&r);
+    })?;
     let headers = agg.headers();
     let rows = agg.rows();
     let text = match a.format {

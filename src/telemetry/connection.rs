@@ -32,13 +32,7 @@ impl ConnectionString {
             )));
         }
         let pairs = parse_pairs(input).map_err(bad)?;
-        let get = |key: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| lookup(&pairs, key);
         if let Some(auth) = get("Authorization") {
             if !auth.eq_ignore_ascii_case("ikey") {
                 return Err(bad(
@@ -136,13 +130,7 @@ impl Authentication {
             return Ok(Authentication::InstrumentationKey);
         };
         let pairs = parse_pairs(input).map_err(bad)?;
-        let get = |key: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| lookup(&pairs, key);
         match get("Authorization") {
             Some(v) if v.eq_ignore_ascii_case("AAD") => {}
             Some(_) => return Err(bad("Authorization must be `AAD`".into())),
@@ -161,6 +149,15 @@ impl Authentication {
 /// `;`-separated `key=value` pairs; empty segments (a trailing `;`) are skipped; the value is
 /// everything after the first `=`. Keys are trimmed and compared case-insensitively; a key given
 /// twice is an error (as in the .NET SDK). The error text never contains a value.
+/// The non-empty value of `key` (case-insensitive) among parsed `key=value` pairs.
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
 fn parse_pairs(input: &str) -> Result<Vec<(String, String)>, String> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (n, segment) in input.split(';').enumerate() {
