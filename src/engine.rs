@@ -16,7 +16,7 @@ use crate::partial_json::parse_prefix;
 use crate::pricing::PriceSheet;
 use crate::prompt::{chat_request_tokens, input_tokens, ModelTraits};
 use crate::record::{ApiOperation, CountSource, UsageRecord};
-use crate::response::{analyze, completion_texts, ResponseFacts, Usage};
+use crate::response::{completion_texts, read_response, ChoiceText, ResponseFacts, Usage};
 use crate::tokenizer::Encoding;
 
 /// Settings the core needs; built once at start-up.
@@ -149,7 +149,11 @@ pub fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> 
     if ev.method.as_deref().is_some_and(is_non_inference_method) {
         return Outcome::Skipped(SkipReason::NotInference);
     }
-    let facts = ev.response.as_deref().map(analyze).unwrap_or_default();
+    let (facts, mut stream_texts) = ev
+        .response
+        .as_deref()
+        .map(read_response)
+        .unwrap_or_default();
     let status = ev.status_code.unwrap_or(match &facts.error_code {
         Some(code) => code.parse().unwrap_or(400),
         None => 200,
@@ -219,6 +223,7 @@ pub fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> 
             operation,
             model.as_deref(),
             &mut request_value,
+            stream_texts.take(),
         ),
     };
     let (counted, billable) = match (billing, counted) {
@@ -285,6 +290,7 @@ fn count(
     operation: ApiOperation,
     model: Option<&str>,
     request_value: &mut dyn FnMut() -> Option<(Value, bool)>,
+    stream_texts: Option<(Vec<ChoiceText>, bool)>,
 ) -> Option<Counted> {
     if let Some(u) = facts.usage {
         let usage = match billing {
@@ -346,7 +352,8 @@ fn count(
     } else {
         match ev.response.as_deref() {
             Some(body) => {
-                let (texts, damaged) = completion_texts(body);
+                // A stream's texts were read in the same pass as its facts.
+                let (texts, damaged) = stream_texts.unwrap_or_else(|| completion_texts(body));
                 truncated |= damaged;
                 texts
                     .iter()

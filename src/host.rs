@@ -114,24 +114,25 @@ fn as_string(v: &Value) -> Option<String> {
     }
 }
 
-fn decode_item(item: &Value) -> RawEvent {
+/// One event of the trigger's array, taken by value: an event string is moved, never copied.
+fn decode_item(item: Value) -> RawEvent {
     match item {
         Value::String(s) => {
             let t = s.trim_start();
             if t.starts_with('{') || t.starts_with('[') {
-                return RawEvent::Text(s.clone());
+                return RawEvent::Text(s);
             }
             match base64::engine::general_purpose::STANDARD.decode(t.trim_end()) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => RawEvent::Text(text),
                     Err(e) => RawEvent::Undecodable {
                         reason: format!("base64 event body is not UTF-8: {e}"),
-                        raw: s.clone(),
+                        raw: s,
                     },
                 },
                 Err(_) => RawEvent::Undecodable {
                     reason: "event body is neither JSON nor base64".into(),
-                    raw: s.clone(),
+                    raw: s,
                 },
             }
         }
@@ -143,16 +144,25 @@ fn decode_item(item: &Value) -> RawEvent {
     }
 }
 
-fn decode_events(v: &Value) -> Vec<RawEvent> {
+fn decode_events(v: Value) -> Vec<RawEvent> {
     match v {
-        Value::Array(items) => items.iter().map(decode_item).collect(),
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Array(items)) => items.iter().map(decode_item).collect(),
+        Value::Array(items) => items.into_iter().map(decode_item).collect(),
+        Value::String(s) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Array(items)) => items.into_iter().map(decode_item).collect(),
             Ok(obj @ Value::Object(_)) => vec![RawEvent::Text(obj.to_string())],
-            _ => vec![decode_item(v)],
+            _ => vec![decode_item(Value::String(s))],
         },
         other => vec![decode_item(other)],
     }
+}
+
+/// Removes a key, matched exactly or else case-insensitively (as [`get_ci`] finds it).
+fn take_ci(obj: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    if let Some(v) = obj.remove(key) {
+        return Some(v);
+    }
+    let found = obj.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
+    obj.remove(&found)
 }
 
 fn read_metadata(meta: &Map<String, Value>, inv: &mut Invocation) {
@@ -202,17 +212,21 @@ fn read_metadata(meta: &Map<String, Value>, inv: &mut Invocation) {
 pub fn decode_invocation(body: &[u8]) -> Result<Invocation, InvocationError> {
     let v: Value = serde_json::from_slice(body).map_err(InvocationError::NotJson)?;
     let mut inv = Invocation::default();
-    match &v {
-        Value::Array(_) => inv.events = decode_events(&v),
-        Value::Object(top) => {
-            let data = get_ci(top, "Data").ok_or(InvocationError::NoData)?;
-            let data = match data {
+    match v {
+        Value::Array(_) => inv.events = decode_events(v),
+        Value::Object(mut top) => {
+            let data = take_ci(&mut top, "Data").ok_or(InvocationError::NoData)?;
+            let mut data = match data {
                 Value::Object(d) => d,
                 _ => return Err(InvocationError::NoData),
             };
-            let trigger = match get_ci(data, "events") {
+            let trigger = match take_ci(&mut data, "events") {
                 Some(t) => t,
-                None if data.len() == 1 => data.values().next().ok_or(InvocationError::NoData)?,
+                None if data.len() == 1 => data
+                    .into_iter()
+                    .next()
+                    .map(|(_, v)| v)
+                    .ok_or(InvocationError::NoData)?,
                 None if data.is_empty() => return Err(InvocationError::NoData),
                 None => {
                     let keys: Vec<&str> = data.keys().map(String::as_str).collect();
@@ -220,7 +234,7 @@ pub fn decode_invocation(body: &[u8]) -> Result<Invocation, InvocationError> {
                 }
             };
             inv.events = decode_events(trigger);
-            if let Some(Value::Object(meta)) = get_ci(top, "Metadata") {
+            if let Some(Value::Object(meta)) = get_ci(&top, "Metadata") {
                 read_metadata(meta, &mut inv);
             }
         }

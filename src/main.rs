@@ -1,6 +1,12 @@
 //! The `chargeback` binary: the Azure Functions custom handler (`serve`) and the offline tools
 //! (`replay`, `report`). Thin edge: argument parsing, files, stdout/stderr, exit codes.
 
+/// mimalloc rather than the C library's allocator: the Functions package is a static musl
+/// binary, and musl's allocator made the hot path 1.5-2x slower (mostly system time) than the
+/// same code on glibc; with mimalloc both builds run alike and RSS stays flat under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};

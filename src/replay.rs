@@ -116,7 +116,7 @@ pub fn read_batches<R: BufRead>(
             // Not a document: treat as JSON lines (bad lines become dead letters).
             let mut batch = Batch::default();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                push_line(&mut batch, line);
+                push_line(&mut batch, line.to_string());
                 if batch.events.len() == LINES_PER_BATCH {
                     sink(std::mem::take(&mut batch));
                 }
@@ -129,17 +129,22 @@ pub fn read_batches<R: BufRead>(
         Err(_) => {}
     }
     let mut batch = Batch::default();
-    push_line(&mut batch, first.trim_end_matches(['\r', '\n']));
-    let mut line = String::new();
+    push_line(&mut batch, first);
+    // Each line is read straight into the buffer that becomes its event: no second copy.
+    let mut capacity = 1024;
     loop {
-        line.clear();
-        if reader.read_line(&mut line).map_err(io_err)? == 0 {
+        let mut buf = Vec::with_capacity(capacity);
+        if reader.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
             break;
         }
+        // The next line is probably about as long (a huge one-off line is not carried over).
+        capacity = (buf.len() + buf.len() / 8).max(1024);
+        let line = String::from_utf8(buf)
+            .map_err(|e| io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         if line.trim().is_empty() {
             continue;
         }
-        push_line(&mut batch, line.trim_end_matches(['\r', '\n']));
+        push_line(&mut batch, line);
         if batch.events.len() == LINES_PER_BATCH {
             sink(std::mem::take(&mut batch));
         }
@@ -150,7 +155,9 @@ pub fn read_batches<R: BufRead>(
     Ok(())
 }
 
-fn push_line(batch: &mut Batch, line: &str) {
-    batch.events.push(RawEvent::Text(line.to_string()));
+fn push_line(batch: &mut Batch, mut line: String) {
+    let end = line.trim_end_matches(['\r', '\n']).len();
+    line.truncate(end);
+    batch.events.push(RawEvent::Text(line));
     batch.traces.push(Trace::default());
 }

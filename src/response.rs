@@ -150,7 +150,9 @@ struct DocHead<'a> {
     error: Option<ErrorJson>,
 }
 
-#[derive(Deserialize)]
+/// The facts of one stream chunk. A stream that shows its usage is read with this alone (the
+/// choices are skipped unread); the text-collecting reader builds one from its own fields.
+#[derive(Deserialize, Default)]
 struct ChunkHead<'a> {
     #[serde(default, borrow)]
     model: Option<Cow<'a, str>>,
@@ -216,53 +218,35 @@ pub fn analyze(body: &str) -> ResponseFacts {
 }
 
 fn analyze_stream(body: &str) -> ResponseFacts {
-    let mut facts = ResponseFacts {
-        is_stream: true,
-        ..ResponseFacts::default()
-    };
-    for ev in sse::events(body) {
-        let data = ev.data.trim();
-        if data == "[DONE]" || data.is_empty() {
-            continue;
-        }
-        let chunk: ChunkHead<'_> = match serde_json::from_str(data) {
-            Ok(c) => c,
-            Err(_) => {
-                facts.damaged = true;
-                continue;
-            }
-        };
-        let kind = ev.event.or(chunk.kind.as_deref());
-        if facts.operation.is_none() {
-            facts.operation = match kind {
-                Some(k) if k.starts_with("response.") => Some(ApiOperation::Responses),
-                _ => chunk.object.as_deref().and_then(operation_from_object),
-            };
-        }
-        if let Some(resp) = chunk.response {
-            if facts.model.is_none() {
-                facts.model = non_empty(resp.model);
-            }
-            let terminal = matches!(
-                kind,
-                Some("response.completed" | "response.incomplete" | "response.failed")
-            );
-            if terminal {
-                if let Some(u) = resp.usage.and_then(UsageJson::normalise) {
-                    facts.usage = Some(u);
-                    facts.usage_from_stream = true;
-                }
-            }
-        }
-        if facts.model.is_none() {
-            facts.model = non_empty(chunk.model);
-        }
-        if let Some(u) = chunk.usage.and_then(UsageJson::normalise) {
-            facts.usage = Some(u);
-            facts.usage_from_stream = true;
-        }
-    }
+    let (facts, _) = scan_stream(body, false);
     facts
+}
+
+/// Reads a logged response once: its facts and, for an event stream without usage, the
+/// generated texts of every choice, read in the same pass. A stream that shows a usage object
+/// is read for its facts only (its texts are not needed); a JSON document's texts are read on
+/// demand by [`completion_texts`], since a document almost always carries its usage.
+pub fn read_response(body: &str) -> (ResponseFacts, Option<(Vec<ChoiceText>, bool)>) {
+    if !sse::looks_like_sse(body) {
+        return (analyze(body), None);
+    }
+    let (facts, texts) = scan_stream(body, !shows_usage_object(body));
+    (facts, texts)
+}
+
+/// True when the last 64 KiB of the body have a `"usage"` key whose value is an object (a
+/// stream's usage is in its last chunk or terminal event). Only a hint: it decides whether the
+/// single stream pass also collects the texts; a wrong guess costs a second pass or some
+/// unneeded text, never a wrong count.
+fn shows_usage_object(body: &str) -> bool {
+    const TAIL: usize = 64 * 1024;
+    let bytes = body.as_bytes();
+    let bytes = &bytes[bytes.len().saturating_sub(TAIL)..];
+    memchr::memmem::rfind_iter(bytes, b"\"usage\"").any(|at| {
+        let rest = bytes[at + 7..].trim_ascii_start();
+        rest.strip_prefix(b":")
+            .is_some_and(|r| r.trim_ascii_start().starts_with(b"{"))
+    })
 }
 
 /// The generated text of one choice (or one Responses output): content plus the arguments of
@@ -276,7 +260,10 @@ pub struct ChoiceText {
 /// Generated texts, in choice order, and whether the body was damaged.
 pub fn completion_texts(body: &str) -> (Vec<ChoiceText>, bool) {
     if sse::looks_like_sse(body) {
-        stream_texts(body)
+        match scan_stream(body, true) {
+            (_, Some(texts)) => texts,
+            (_, None) => (Vec::new(), true),
+        }
     } else {
         match parse_prefix(body) {
             Some((v, repaired)) => (document_texts(&v), repaired),
@@ -356,67 +343,44 @@ struct StreamChoice {
     function_args: String,
 }
 
-fn stream_texts(body: &str) -> (Vec<ChoiceText>, bool) {
-    let mut damaged = false;
+/// One pass over an event stream: usage, model and operation (the facts) and, when `collect`,
+/// the generated text of every choice. A chunk that is not JSON marks both damaged; a `usage`
+/// or `response` object of the wrong shape marks only the facts damaged (the texts are still
+/// read).
+fn scan_stream(body: &str, collect: bool) -> (ResponseFacts, Option<(Vec<ChoiceText>, bool)>) {
+    let mut facts = ResponseFacts {
+        is_stream: true,
+        ..ResponseFacts::default()
+    };
+    let mut texts_damaged = false;
     let mut choices: BTreeMap<u64, StreamChoice> = BTreeMap::new();
     for ev in sse::events(body) {
         let data = ev.data.trim();
         if data == "[DONE]" || data.is_empty() {
             continue;
         }
-        let v: lenient::Chunk<'_> = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(_) => {
-                damaged = true;
+        if collect {
+            let Ok(v) = serde_json::from_str::<lenient::Chunk<'_>>(data) else {
+                texts_damaged = true;
+                facts.damaged = true;
                 continue;
+            };
+            let kind = ev.event.or(v.kind.0.as_deref());
+            match v.head() {
+                Some(head) => chunk_facts(&mut facts, head, ev.event),
+                None => facts.damaged = true,
             }
-        };
-        let kind = ev.event.or(v.kind.0.as_deref());
-        match kind {
-            Some("response.output_text.delta" | "response.refusal.delta") => {
-                let idx = v.output_index.0.unwrap_or(0);
-                if let Some(d) = v.delta.0.as_deref() {
-                    choices.entry(idx).or_default().content.push_str(d);
-                }
-            }
-            Some("response.function_call_arguments.delta") => {
-                let idx = v.output_index.0.unwrap_or(0);
-                if let Some(d) = v.delta.0.as_deref() {
-                    choices.entry(idx).or_default().function_args.push_str(d);
-                }
-            }
-            Some(k) if k.starts_with("response.") => {}
-            _ => {
-                let Some(list) = v.choices.0.as_deref() else {
-                    continue;
-                };
-                for c in list {
-                    let idx = c.index.0.unwrap_or(0);
-                    let entry = choices.entry(idx).or_default();
-                    if let Some(t) = c.text.0.as_deref() {
-                        entry.content.push_str(t);
-                    }
-                    let Some(delta) = &c.delta.0 else {
-                        continue;
-                    };
-                    delta.content.push_to(&mut entry.content);
-                    if let Some(r) = delta.refusal.0.as_deref() {
-                        entry.content.push_str(r);
-                    }
-                    if let Some(calls) = delta.tool_calls.0.as_deref() {
-                        for (n, call) in calls.iter().enumerate() {
-                            let ti = call.index.0.unwrap_or(n as u64);
-                            if let Some(a) = call.function.arguments.0.as_deref() {
-                                entry.tool_args.entry(ti).or_default().push_str(a);
-                            }
-                        }
-                    }
-                    if let Some(a) = delta.function_call.arguments.0.as_deref() {
-                        entry.function_args.push_str(a);
-                    }
-                }
-            }
+            chunk_texts(&mut choices, &v, kind);
+        } else {
+            let Ok(head) = serde_json::from_str::<ChunkHead<'_>>(data) else {
+                facts.damaged = true;
+                continue;
+            };
+            chunk_facts(&mut facts, head, ev.event);
         }
+    }
+    if !collect {
+        return (facts, None);
     }
     let texts = choices
         .into_values()
@@ -431,11 +395,99 @@ fn stream_texts(body: &str) -> (Vec<ChoiceText>, bool) {
             }
         })
         .collect();
-    (texts, damaged)
+    (facts, Some((texts, texts_damaged)))
 }
 
-/// Borrowing, lenient readers for stream chunks: the generated-text pass reads only the fields it
-/// needs, without building a `serde_json::Value` per chunk. Every reader has `Value`'s semantics:
+/// What one stream chunk (sent as `event`, if the stream names its events) says about usage,
+/// model and operation.
+fn chunk_facts(facts: &mut ResponseFacts, chunk: ChunkHead<'_>, event: Option<&str>) {
+    let kind = event.or(chunk.kind.as_deref());
+    if facts.operation.is_none() {
+        facts.operation = match kind {
+            Some(k) if k.starts_with("response.") => Some(ApiOperation::Responses),
+            _ => chunk.object.as_deref().and_then(operation_from_object),
+        };
+    }
+    if let Some(resp) = chunk.response {
+        if facts.model.is_none() {
+            facts.model = non_empty(resp.model);
+        }
+        let terminal = matches!(
+            kind,
+            Some("response.completed" | "response.incomplete" | "response.failed")
+        );
+        if terminal {
+            if let Some(u) = resp.usage.and_then(UsageJson::normalise) {
+                facts.usage = Some(u);
+                facts.usage_from_stream = true;
+            }
+        }
+    }
+    if facts.model.is_none() {
+        facts.model = non_empty(chunk.model);
+    }
+    if let Some(u) = chunk.usage.and_then(UsageJson::normalise) {
+        facts.usage = Some(u);
+        facts.usage_from_stream = true;
+    }
+}
+
+/// Appends one stream chunk's generated text to its choice (or Responses output).
+fn chunk_texts(
+    choices: &mut BTreeMap<u64, StreamChoice>,
+    v: &lenient::Chunk<'_>,
+    kind: Option<&str>,
+) {
+    match kind {
+        Some("response.output_text.delta" | "response.refusal.delta") => {
+            let idx = v.output_index.0.unwrap_or(0);
+            if let Some(d) = v.delta.0.as_deref() {
+                choices.entry(idx).or_default().content.push_str(d);
+            }
+        }
+        Some("response.function_call_arguments.delta") => {
+            let idx = v.output_index.0.unwrap_or(0);
+            if let Some(d) = v.delta.0.as_deref() {
+                choices.entry(idx).or_default().function_args.push_str(d);
+            }
+        }
+        Some(k) if k.starts_with("response.") => {}
+        _ => {
+            let Some(list) = v.choices.0.as_deref() else {
+                return;
+            };
+            for c in list {
+                let idx = c.index.0.unwrap_or(0);
+                let entry = choices.entry(idx).or_default();
+                if let Some(t) = c.text.0.as_deref() {
+                    entry.content.push_str(t);
+                }
+                let Some(delta) = &c.delta.0 else {
+                    continue;
+                };
+                delta.content.push_to(&mut entry.content);
+                if let Some(r) = delta.refusal.0.as_deref() {
+                    entry.content.push_str(r);
+                }
+                if let Some(calls) = delta.tool_calls.0.as_deref() {
+                    for (n, call) in calls.iter().enumerate() {
+                        let ti = call.index.0.unwrap_or(n as u64);
+                        if let Some(a) = call.function.arguments.0.as_deref() {
+                            entry.tool_args.entry(ti).or_default().push_str(a);
+                        }
+                    }
+                }
+                if let Some(a) = delta.function_call.arguments.0.as_deref() {
+                    entry.function_args.push_str(a);
+                }
+            }
+        }
+    }
+}
+
+/// Borrowing, lenient readers for stream chunks: the single stream pass reads only the fields it
+/// needs, without building a `serde_json::Value` per chunk (`usage` and `response` are kept as
+/// raw JSON text and read by the typed usage readers). Every reader has `Value`'s semantics:
 /// a field of the wrong type reads as absent (like `Value::as_str` / `as_u64` / `as_array`), a
 /// repeated key keeps its last value, and every other value is still fully parsed (`Skip`), so a
 /// chunk is rejected exactly when `serde_json::from_str::<Value>` would reject it.
@@ -513,6 +565,10 @@ mod lenient {
         Function,
         FunctionCall,
         Arguments,
+        Model,
+        Object,
+        Usage,
+        Response,
         Other,
     }
 
@@ -537,6 +593,10 @@ mod lenient {
                 "function" => Key::Function,
                 "function_call" => Key::FunctionCall,
                 "arguments" => Key::Arguments,
+                "model" => Key::Model,
+                "object" => Key::Object,
+                "usage" => Key::Usage,
+                "response" => Key::Response,
                 _ => Key::Other,
             })
         }
@@ -747,7 +807,45 @@ mod lenient {
         output_index: U64<'a> = OutputIndex,
         delta: Str<'a> = Delta,
         choices: Seq<'a, Choice<'a>> = Choices,
+        model: Str<'a> = Model,
+        object: Str<'a> = Object,
+        usage: Raw<'a> = Usage,
+        response: Raw<'a> = Response,
     });
+
+    impl<'a> Chunk<'a> {
+        /// The chunk's facts, as the facts-only reader would have read them; `None` when its
+        /// `usage` or `response` has a shape that reader rejects (the chunk counts as damaged).
+        pub fn head(&self) -> Option<super::ChunkHead<'a>> {
+            let usage = match self.usage.0 {
+                None => None,
+                Some(r) => Some(super::UsageJson::deserialize(r).ok()?),
+            };
+            let response = match self.response.0 {
+                None => None,
+                Some(r) => Some(super::DocHead::deserialize(r).ok()?),
+            };
+            Some(super::ChunkHead {
+                model: self.model.0.clone(),
+                object: self.object.0.clone(),
+                kind: self.kind.0.clone(),
+                usage,
+                response,
+            })
+        }
+    }
+
+    /// Any value, kept as its JSON text (borrowed) to be read by a typed reader afterwards;
+    /// `null` reads as absent, like `Option`.
+    #[derive(Default)]
+    pub struct Raw<'a>(pub Option<&'a serde_json::value::RawValue>);
+
+    impl<'de> Deserialize<'de> for Raw<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let raw = <&'de serde_json::value::RawValue>::deserialize(d)?;
+            Ok(Raw((raw.get() != "null").then_some(raw)))
+        }
+    }
 
     /// A message content: a string, or an array of parts (`text` or `refusal`).
     #[derive(Default)]
@@ -881,6 +979,51 @@ mod tests {
         assert_eq!(texts.len(), 2);
         assert_eq!(texts[0].arguments, vec!["{\"city\":\"Paris\"}".to_string()]);
         assert_eq!(texts[1].content, "Hello there");
+    }
+
+    #[test]
+    fn a_stream_without_usage_is_read_once_for_both_its_facts_and_its_texts() {
+        let body = concat!(
+            "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\",\"role\":\"assistant\"},\"index\":0}],\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\"}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"lo\"},\"index\":0}],\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\"}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let (facts, texts) = read_response(body);
+        assert_eq!(facts, analyze(body));
+        assert_eq!(facts.model.as_deref(), Some("gpt-4o-2024-11-20"));
+        assert_eq!(facts.operation, Some(ApiOperation::ChatCompletion));
+        assert_eq!(texts, Some(completion_texts(body)));
+        assert_eq!(completion_texts(body).0[0].content, "Hello");
+    }
+
+    #[test]
+    fn a_stream_that_shows_its_usage_is_read_for_its_facts_only() {
+        let body = concat!(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"index\":0}],\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"usage\":null}\n\n",
+            "data: {\"choices\":[],\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"usage\": {\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let (facts, texts) = read_response(body);
+        assert_eq!(facts.usage.map(|u| (u.prompt, u.completion)), Some((9, 1)));
+        assert_eq!(texts, None);
+        // `"usage":null` alone is not a usage object: the texts are collected.
+        let no_usage = body.split_inclusive("\n\n").next().unwrap_or_default();
+        assert!(read_response(no_usage).1.is_some());
+    }
+
+    #[test]
+    fn a_usage_object_of_the_wrong_shape_damages_the_facts_but_not_the_texts() {
+        let body = concat!(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"index\":0}],\"object\":\"chat.completion.chunk\"}\n\n",
+            "data: {\"choices\":[],\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":\"nine\"}}\n\n",
+        );
+        let (facts, _) = read_response(body);
+        assert!(facts.damaged);
+        assert_eq!(facts.usage, None);
+        let (texts, damaged) = completion_texts(body);
+        assert!(!damaged);
+        assert_eq!(texts[0].content, "Hi");
     }
 
     #[test]

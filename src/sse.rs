@@ -39,7 +39,7 @@ fn next_line(s: &str) -> Option<(&str, &str)> {
         return None;
     }
     // Byte search: '\r' and '\n' never occur inside a multi-byte UTF-8 sequence.
-    match s.bytes().position(|b| b == b'\r' || b == b'\n') {
+    match memchr::memchr2(b'\r', b'\n', s.as_bytes()) {
         None => Some((s, "")),
         Some(i) => {
             let line = &s[..i];

@@ -92,6 +92,31 @@ fn a_stream_without_usage_is_counted_with_the_models_encoding_exactly() {
 }
 
 #[test]
+fn a_stream_whose_usage_object_holds_no_counts_is_still_counted_from_its_text() {
+    // The single stream pass skips the texts when the body shows a `"usage": {…}` object; an
+    // empty one is no usage, so the texts must still be read and counted.
+    let raw = &sample("chat-stream-without-usage.jsonl")[0];
+    let mut ev: Value = serde_json::from_str(raw).expect("sample is JSON");
+    let body = ev["response"].as_str().expect("a response body").to_owned();
+    let empty_usage =
+        "data: {\"choices\":[],\"object\":\"chat.completion.chunk\",\"usage\": {}}\n\n";
+    let body = body.replacen("data: [DONE]", &format!("{empty_usage}data: [DONE]"), 1);
+    assert!(
+        body.contains("\"usage\": {}"),
+        "the empty usage chunk was added"
+    );
+    ev["response"] = Value::String(body);
+    let plain = record(raw, &EngineConfig::default());
+    let hinted = record(&ev.to_string(), &EngineConfig::default());
+    assert_eq!(hinted.count_source, CountSource::Tokenizer);
+    assert_eq!(
+        (hinted.prompt_tokens, hinted.completion_tokens),
+        (plain.prompt_tokens, plain.completion_tokens)
+    );
+    assert!(hinted.completion_tokens > 0);
+}
+
+#[test]
 fn a_streamed_tool_call_counts_the_joined_arguments_and_the_tool_definitions() {
     let raw = &sample("chat-stream-tool-call.jsonl")[0];
     let r = record(raw, &EngineConfig::default());
