@@ -6,8 +6,12 @@
 //!
 //! # the real server on 127.0.0.1: start-up (time to the first `GET /` answer), then
 //! # P concurrent "partitions" posting 100-event batches of CORPUS for SECS seconds
-//! cargo run --release --example loadtest -- serve --corpus CORPUS.jsonl [--bin target/release/chargeback] [--secs 30] [--partitions 4]
+//! cargo run --release --example loadtest -- serve --corpus CORPUS.jsonl [--bin target/release/chargeback] [--secs 30] [--partitions 4] [--data-type string|binary]
 //! ```
+//!
+//! `--data-type binary` posts the host's `dataType: binary` shape (base64 events) instead of the
+//! `dataType: string` shape `function.json` declares, to measure what the string shape's three
+//! levels of JSON escaping cost the handler.
 //!
 //! Prints one JSON object: latencies (p50/p99/max ms), throughput (events/s, MB/s), errors (any
 //! non-200 answer or an answer without the host's shape) and, for `serve`, the server's RSS
@@ -51,11 +55,22 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// A host invocation body (`dataType: string`) for these raw events.
-fn invocation(events: &[String], first_seq: usize, partition: usize) -> Vec<u8> {
+/// A host invocation body for these raw events: `dataType: string` (what `function.json` uses:
+/// each event a JSON string inside a JSON string), or with `binary` the `dataType: binary` shape
+/// (a JSON string holding an array of base64 strings).
+fn invocation(events: &[String], first_seq: usize, partition: usize, binary: bool) -> Vec<u8> {
+    use base64::Engine as _;
     let seqs: Vec<usize> = (first_seq..first_seq + events.len()).collect();
+    let items: Vec<String> = if binary {
+        events
+            .iter()
+            .map(|e| base64::engine::general_purpose::STANDARD.encode(e))
+            .collect()
+    } else {
+        events.to_vec()
+    };
     serde_json::to_vec(&json!({
-        "Data": {"events": serde_json::to_string(events).unwrap_or_default()},
+        "Data": {"events": serde_json::to_string(&items).unwrap_or_default()},
         "Metadata": {
             "PartitionContext": json!({"PartitionId": partition.to_string()}).to_string(),
             "SequenceNumberArray": serde_json::to_string(&seqs).unwrap_or_default(),
@@ -108,7 +123,7 @@ fn inprocess(args: &[String]) -> Value {
         DEFAULT_MAX_BODY_BYTES,
     );
     let events = mixed_batch(100, 7);
-    let body = Bytes::from(invocation(&events, 0, 0));
+    let body = Bytes::from(invocation(&events, 0, 0, false));
     let mut lat = Vec::with_capacity(requests);
     let mut errors = 0u64;
     // Warm-up requests are not measured.
@@ -226,6 +241,7 @@ fn serve(args: &[String]) -> Value {
     let partitions: usize = arg(args, "--partitions")
         .and_then(|s| s.parse().ok())
         .unwrap_or(4);
+    let binary = arg(args, "--data-type").as_deref() == Some("binary");
     let Some(corpus_path) = arg(args, "--corpus") else {
         return json!({"error": "--corpus FILE is required"});
     };
@@ -246,7 +262,7 @@ fn serve(args: &[String]) -> Value {
             (
                 c.len(),
                 bytes,
-                Bytes::from(invocation(c, i * 100, i % partitions)),
+                Bytes::from(invocation(c, i * 100, i % partitions, binary)),
             )
         })
         .collect();
@@ -344,7 +360,7 @@ fn serve(args: &[String]) -> Value {
     let half = rss.len() / 2;
     let mean = |s: &[u64]| s.iter().sum::<u64>() as f64 / s.len().max(1) as f64;
     json!({
-        "mode": "serve", "partitions": partitions, "seconds": round3(elapsed),
+        "mode": "serve", "data_type": if binary { "binary" } else { "string" }, "partitions": partitions, "seconds": round3(elapsed),
         "startup_get_ms": startup_ms.map(round3),
         "rss_mb_after_start": rss_after_start.map(|k| k / 1024),
         "rss_mb_encoders_loaded": rss_encoders_loaded.map(|k| k / 1024),

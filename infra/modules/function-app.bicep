@@ -175,9 +175,6 @@ var commonSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
   RUST_LOG: 'info'
-  // glibc gives each blocking thread its own malloc arena; two arenas keep the handler's RSS flat under
-  // sustained load (measured: 150-173 MB instead of a slow climb past 220 MB; README, Performance).
-  MALLOC_ARENA_MAX: '2'
 }
 
 // Elastic Premium needs the worker runtime and extension version as settings (Flex takes them from
