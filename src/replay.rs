@@ -11,6 +11,10 @@ use crate::host::{decode_invocation, Invocation, InvocationError, RawEvent};
 
 /// How many JSON lines are processed together (in parallel) before output is written.
 pub const LINES_PER_BATCH: usize = 512;
+/// A batch is also cut once its lines hold this many bytes: large events (long streams) then
+/// come in smaller batches, which keeps the working set, and the page faults of touching it,
+/// small.
+pub const BYTES_PER_BATCH: usize = 16 << 20;
 
 /// Why an input could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,14 @@ pub enum ReplayInputError {
 pub struct Batch {
     pub events: Vec<RawEvent>,
     pub traces: Vec<Trace>,
+    /// Bytes of the JSON lines in `events`.
+    bytes: usize,
+}
+
+impl Batch {
+    fn is_full(&self) -> bool {
+        self.events.len() >= LINES_PER_BATCH || self.bytes >= BYTES_PER_BATCH
+    }
 }
 
 fn is_host_document(v: &Value) -> bool {
@@ -59,11 +71,13 @@ fn from_document(doc: &Value, source_name: &str) -> Result<Batch, ReplayInputErr
     Ok(Batch {
         events: inv.events,
         traces,
+        bytes: bytes.len(),
     })
 }
 
 /// Reads an input and calls `sink` with each batch, in input order. JSON lines are streamed in
-/// batches of [`LINES_PER_BATCH`]; a whole-document input is one batch.
+/// batches of at most [`LINES_PER_BATCH`] lines and about [`BYTES_PER_BATCH`] bytes; a
+/// whole-document input is one batch.
 pub fn read_batches<R: BufRead>(
     mut reader: R,
     source_name: &str,
@@ -117,7 +131,7 @@ pub fn read_batches<R: BufRead>(
             let mut batch = Batch::default();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 push_line(&mut batch, line.to_string());
-                if batch.events.len() == LINES_PER_BATCH {
+                if batch.is_full() {
                     sink(std::mem::take(&mut batch));
                 }
             }
@@ -145,7 +159,7 @@ pub fn read_batches<R: BufRead>(
             continue;
         }
         push_line(&mut batch, line);
-        if batch.events.len() == LINES_PER_BATCH {
+        if batch.is_full() {
             sink(std::mem::take(&mut batch));
         }
     }
@@ -158,6 +172,7 @@ pub fn read_batches<R: BufRead>(
 fn push_line(batch: &mut Batch, mut line: String) {
     let end = line.trim_end_matches(['\r', '\n']).len();
     line.truncate(end);
+    batch.bytes += line.len();
     batch.events.push(RawEvent::Text(line));
     batch.traces.push(Trace::default());
 }

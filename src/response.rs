@@ -152,7 +152,7 @@ struct DocHead<'a> {
 
 /// The facts of one stream chunk. A stream that shows its usage is read with this alone (the
 /// choices are skipped unread); the text-collecting reader builds one from its own fields.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 struct ChunkHead<'a> {
     #[serde(default, borrow)]
     model: Option<Cow<'a, str>>,
@@ -230,8 +230,7 @@ pub fn read_response(body: &str) -> (ResponseFacts, Option<(Vec<ChoiceText>, boo
     if !sse::looks_like_sse(body) {
         return (analyze(body), None);
     }
-    let (facts, texts) = scan_stream(body, !shows_usage_object(body));
-    (facts, texts)
+    scan_stream(body, !shows_usage_object(body))
 }
 
 /// True when the last 64 KiB of the body have a `"usage"` key whose value is an object (a
