@@ -6,7 +6,7 @@
 //! time. Text is always counted as ordinary text: `<|endoftext|>` and other special-token
 //! spellings are just characters here, exactly as `encode_ordinary` treats them. Each encoder is
 //! built once, lazily, on first use, and shared by every thread; each thread remembers the
-//! counts of the pieces it has seen.
+//! counts of the words and pieces it has seen (`Memory` below).
 
 use std::cell::RefCell;
 
