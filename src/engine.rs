@@ -149,7 +149,7 @@ pub fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> 
     if ev.method.as_deref().is_some_and(is_non_inference_method) {
         return Outcome::Skipped(SkipReason::NotInference);
     }
-    let (facts, mut stream_texts) = ev
+    let (facts, stream_texts) = ev
         .response
         .as_deref()
         .map(read_response)
@@ -223,7 +223,7 @@ pub fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> 
             operation,
             model.as_deref(),
             &mut request_value,
-            stream_texts.take(),
+            stream_texts,
         ),
     };
     let (counted, billable) = match (billing, counted) {

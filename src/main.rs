@@ -315,7 +315,8 @@ fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Reads ledger files (usage-record JSON lines) and hands each record to `each`. Unreadable
-/// lines are counted and the first five reported on stderr; returns (rows read, unreadable).
+/// lines are counted and the first five reported on stderr (by position, never content);
+/// returns (rows read, unreadable).
 fn read_ledgers(
     files: &[PathBuf],
     prefix: &str,
@@ -335,7 +336,14 @@ fn read_ledgers(
                 Err(e) => {
                     bad_lines += 1;
                     if bad_lines <= 5 {
-                        eprintln!("{prefix}: {name}:{}: not a usage record: {e}", n + 1);
+                        // Position only: serde's message can quote the line's values, and a
+                        // wrong file (raw APIM events) would put prompt text on stderr.
+                        eprintln!(
+                            "{prefix}: {name}:{}: not a usage record ({:?} error at column {})",
+                            n + 1,
+                            e.classify(),
+                            e.column()
+                        );
                     }
                 }
             }

@@ -213,6 +213,21 @@ fn report_deduplicates_by_request_id_and_totals_tokens_and_cost() {
 }
 
 #[test]
+fn report_names_an_unreadable_line_by_position_never_by_content() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let ledger = text(&run(&["replay", &emb], None).stdout);
+    assert!(ledger.contains("\"promptTokens\":21"), "{ledger}");
+    // serde's own message would quote the string it could not read as a number.
+    let bad = ledger.replace(
+        "\"promptTokens\":21",
+        "\"promptTokens\":\"PLANTED-PROMPT-TEXT\"",
+    );
+    let err = text(&run(&["report", "-"], Some(&bad)).stderr);
+    assert!(err.contains("<stdin>:1: not a usage record"), "{err}");
+    assert!(!err.contains("PLANTED-PROMPT-TEXT"), "{err}");
+}
+
+#[test]
 fn report_writes_csv_with_a_header() {
     let emb = format!("{}/samples/embeddings.jsonl", root());
     let ledger = text(&run(&["replay", &emb], None).stdout);

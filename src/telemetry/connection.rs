@@ -146,9 +146,6 @@ impl Authentication {
     }
 }
 
-/// `;`-separated `key=value` pairs; empty segments (a trailing `;`) are skipped; the value is
-/// everything after the first `=`. Keys are trimmed and compared case-insensitively; a key given
-/// twice is an error (as in the .NET SDK). The error text never contains a value.
 /// The non-empty value of `key` (case-insensitive) among parsed `key=value` pairs.
 fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
@@ -158,6 +155,9 @@ fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// `;`-separated `key=value` pairs; empty segments (a trailing `;`) are skipped; the value is
+/// everything after the first `=`. Keys are trimmed and compared case-insensitively; a key given
+/// twice is an error (as in the .NET SDK). The error text never contains a value.
 fn parse_pairs(input: &str) -> Result<Vec<(String, String)>, String> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (n, segment) in input.split(';').enumerate() {
