@@ -12,11 +12,14 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::engine::{process_event, EngineConfig, Outcome, SkipReason, Trace};
 use crate::event::key_fingerprint;
+use crate::nested_json;
 use crate::record::UsageRecord;
 
 /// A dead letter keeps at most this much of the raw event.
@@ -55,7 +58,7 @@ pub enum RawEvent {
 }
 
 /// A decoded invocation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Invocation {
     pub events: Vec<RawEvent>,
     pub partition_id: Option<String>,
@@ -208,8 +211,80 @@ fn read_metadata(meta: &Map<String, Value>, inv: &mut Invocation) {
         });
 }
 
+/// The members of one JSON object in document order, duplicate keys kept, values unread.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Members<'a>, M::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+impl<'a> Members<'a> {
+    /// The value of `key` when it is the only key equal to it ignoring case, so that
+    /// [`take_ci`] over the parsed object would find this same value.
+    fn only(&self, key: &str) -> Option<&'a RawValue> {
+        let mut matches = self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key));
+        let (k, v) = matches.next()?;
+        (k == key && matches.next().is_none()).then_some(*v)
+    }
+}
+
+/// The fast path for the body the host sends under `dataType: string` (`{"Data":{"events":"…"},
+/// "Metadata":{…}}`): the events string is decoded in one pass by [`nested_json`] and only the
+/// small rest of the document goes through `serde_json`. `None` for any other body, or anything
+/// in it the general path might read differently; the caller then runs the general path, so the
+/// result is the same whichever path ran.
+fn decode_string_batch(body: &[u8]) -> Option<Invocation> {
+    let start = nested_json::events_string_start(body)?;
+    let (items, end) = nested_json::string_of_string_array(body, start)?;
+    const HEAD: &[u8] = b"{\"Data\":{\"events\":null";
+    let tail = body.get(end..)?;
+    let mut rest = Vec::with_capacity(HEAD.len() + tail.len());
+    rest.extend_from_slice(HEAD);
+    rest.extend_from_slice(tail);
+    // A second `Data` or `events` key would change what the general path reads.
+    let top: Members = serde_json::from_slice(&rest).ok()?;
+    let data: Members = serde_json::from_str(top.only("Data")?.get()).ok()?;
+    data.only("events")?;
+    let top: Map<String, Value> = serde_json::from_slice(&rest).ok()?;
+    let mut inv = Invocation {
+        events: items
+            .into_iter()
+            .map(|s| decode_item(Value::String(s)))
+            .collect(),
+        ..Invocation::default()
+    };
+    if let Some(Value::Object(meta)) = get_ci(&top, "Metadata") {
+        read_metadata(meta, &mut inv);
+    }
+    Some(inv)
+}
+
 /// Decodes a custom-handler invocation body.
 pub fn decode_invocation(body: &[u8]) -> Result<Invocation, InvocationError> {
+    if let Some(inv) = decode_string_batch(body) {
+        return Ok(inv);
+    }
+    decode_invocation_general(body)
+}
+
+/// Decodes any invocation body the host may send (the shapes in the module comment).
+pub fn decode_invocation_general(body: &[u8]) -> Result<Invocation, InvocationError> {
     let v: Value = serde_json::from_slice(body).map_err(InvocationError::NotJson)?;
     let mut inv = Invocation::default();
     match v {

@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod event;
 pub mod host;
+pub mod nested_json;
 pub mod operation;
 pub mod partial_json;
 pub mod pricing;

@@ -2,7 +2,8 @@
 //! accepted, one bad event never fails a batch, and the answer is always the host's JSON.
 
 use aoai_chargeback::engine::EngineConfig;
-use aoai_chargeback::host::{decode_invocation, RawEvent, RetryContext};
+use aoai_chargeback::host::{decode_invocation, decode_invocation_general, RawEvent, RetryContext};
+use aoai_chargeback::nested_json::{events_string_start, string_of_string_array};
 use aoai_chargeback::server::{router, AppState};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -108,6 +109,52 @@ fn every_fixture_shape_decodes_to_its_two_events_with_partition_and_sequence_num
             Some("2025-01-15T10:20:30.512")
         );
     }
+}
+
+#[test]
+fn the_one_pass_decoder_reads_every_fixture_and_the_samples_as_the_general_decoder_does() {
+    let mut bodies = Vec::new();
+    for name in [
+        "request-eventhub-many-datatype-string.json",
+        "request-eventhub-many-datatype-binary.json",
+        "request-eventhub-many-no-datatype.json",
+        "request-eventhub-many-retry-attempt.json",
+    ] {
+        bodies.push(serde_json::to_vec(&fixture(name)).unwrap());
+        bodies.push(serde_json::to_vec_pretty(&fixture(name)).unwrap());
+    }
+    let samples = serde_json::to_vec(&string_shape(&sample_events())).unwrap();
+    // The string shape really takes the one-pass path, and reads back every sample event.
+    let start = events_string_start(&samples).expect("the host's string shape is recognised");
+    let (items, _) = string_of_string_array(&samples, start).expect("and decoded in one pass");
+    assert_eq!(items, sample_events());
+    bodies.push(samples);
+    for body in &bodies {
+        let general = decode_invocation_general(body).unwrap();
+        assert_eq!(decode_invocation(body).unwrap(), general);
+        assert!(!general.events.is_empty());
+    }
+}
+
+#[test]
+fn a_repeated_data_or_events_key_is_read_as_the_general_decoder_reads_it() {
+    // serde_json keeps the last of two equal keys; the one-pass path must not pick the first.
+    let event = r#"{"RequestId":"r1"}"#;
+    let one = serde_json::to_string(&serde_json::to_string(&[event]).unwrap()).unwrap();
+    for body in [
+        format!(r#"{{"Data":{{"events":{one},"events":"[]"}}}}"#),
+        format!(r#"{{"Data":{{"events":{one}}},"Data":{{"events":"[]"}}}}"#),
+    ] {
+        let inv = decode_invocation(body.as_bytes()).unwrap();
+        assert_eq!(inv, decode_invocation_general(body.as_bytes()).unwrap());
+        assert!(inv.events.is_empty(), "{body}");
+    }
+    let metadata_first = format!(
+        r#"{{"Metadata":{{"PartitionContext":"{{\"PartitionId\":\"7\"}}"}},"Data":{{"events":{one}}}}}"#
+    );
+    let inv = decode_invocation(metadata_first.as_bytes()).unwrap();
+    assert_eq!(inv.events, vec![RawEvent::Text(event.into())]);
+    assert_eq!(inv.partition_id.as_deref(), Some("7"));
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use aoai_chargeback::engine::{process_event, EngineConfig, Outcome, Trace};
 use aoai_chargeback::event::parse_event;
-use aoai_chargeback::host::{decode_invocation, process_invocation};
+use aoai_chargeback::host::{decode_invocation, decode_invocation_general, process_invocation};
+use aoai_chargeback::nested_json::string_of_string_array;
 use aoai_chargeback::partial_json::parse_prefix;
 use aoai_chargeback::response::{analyze, completion_texts, ChoiceText};
 use aoai_chargeback::sse;
@@ -250,6 +251,42 @@ proptest! {
             prop_assert_eq!(r.records.len() + r.dead_letters.len() + r.skipped_total(), inv.events.len());
         }
         let _ = decode_invocation(events.concat().as_bytes());
+    }
+
+    #[test]
+    fn the_one_pass_batch_decoder_reads_back_any_events_the_host_encodes(
+        events in prop::collection::vec(prop_oneof![
+            "\\PC{0,60}",
+            "[\\\\\"{}:,a \\x00-\\x1f\\u{7f}\\u{e9}\\u{1f642}]{0,40}",
+        ], 0..5),
+        pretty in any::<bool>(),
+    ) {
+        let encoded = serde_json::to_string(&events).unwrap_or_default();
+        let body = json!({"Data": {"events": encoded}, "Metadata": {"PartitionContext": "{\"PartitionId\":\"1\"}"}});
+        let body = if pretty { serde_json::to_vec_pretty(&body) } else { serde_json::to_vec(&body) }.unwrap_or_default();
+        let string = serde_json::to_vec(&encoded).unwrap_or_default();
+        prop_assert_eq!(string_of_string_array(&string, 1), Some((events.clone(), string.len())));
+        let general = decode_invocation_general(&body);
+        prop_assert!(general.is_ok());
+        prop_assert_eq!(decode_invocation(&body).ok(), general.ok());
+    }
+
+    #[test]
+    fn both_batch_decoders_agree_on_any_damaged_body(
+        events in prop::collection::vec("[\\\\\"{}a\\u{e9}\\n]{0,12}", 1..4),
+        at in any::<prop::sample::Index>(),
+        byte in prop_oneof![Just(b'\\'), Just(b'"'), Just(b'u'), Just(b'n'), Just(b','), Just(b']'), Just(0x01u8), Just(0xC3u8), any::<u8>()],
+        cut in any::<bool>(),
+    ) {
+        let encoded = serde_json::to_string(&events).unwrap_or_default();
+        let mut body = serde_json::to_vec(&json!({"Data": {"events": encoded}, "Metadata": {"SequenceNumberArray": "[1,2,3]"}})).unwrap_or_default();
+        let i = at.index(body.len());
+        if cut { body.remove(i); } else { body[i] = byte; }
+        match (decode_invocation(&body), decode_invocation_general(&body)) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "the paths disagree: {:?} vs {:?}", a, b),
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
-//! The custom-handler invocation decoder on arbitrary bytes, then the batch through the core.
+//! The custom-handler invocation decoder on arbitrary bytes, then the batch through the core; the
+//! one-pass decoder must read every body exactly as the general decoder does.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use aoai_chargeback::engine::EngineConfig;
-use aoai_chargeback::host::{decode_invocation, process_invocation, response_body};
+use aoai_chargeback::host::{
+    decode_invocation, decode_invocation_general, process_invocation, response_body,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn cfg() -> &'static EngineConfig {
@@ -13,7 +16,13 @@ fn cfg() -> &'static EngineConfig {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(inv) = decode_invocation(data) {
+    let decoded = decode_invocation(data);
+    match (&decoded, decode_invocation_general(data)) {
+        (Ok(fast), Ok(general)) => assert_eq!(fast, &general, "the two decoders disagree"),
+        (Err(_), Err(_)) => {}
+        (fast, general) => panic!("the two decoders disagree: {fast:?} vs {general:?}"),
+    }
+    if let Ok(inv) = decoded {
         let _ = inv.sequence_range();
         let result = process_invocation(&inv, Some("fuzz"), cfg());
         assert_eq!(
