@@ -79,27 +79,11 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
     u32::from_str_radix(digits, 16).ok()
 }
 
-/// The inner escape starting at `b[i]` (the character after the inner backslash, itself written
-/// at the outer level): what it decodes to and where the next character starts.
+/// An inner escape other than `\"` and `\\` (which [`inner_string`] takes first), from the
+/// letter after its backslash at `b[i]`: decoded into `out`; the index of the next character.
 fn inner_escape(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
-    let simple = |c: u8| out_byte(c).map(|byte| (byte, 1));
-    let (byte, used) = match *b.get(i)? {
-        // `\\\"` and `\\\\`: the outer escapes of an inner `\"` and `\\`.
-        b'\\' => match *b.get(i + 1)? {
-            b'"' => (b'"', 2),
-            b'\\' => (b'\\', 2),
-            _ => return None,
-        },
+    let byte = match *b.get(i)? {
         b'u' => return inner_unicode(b, i + 1, out),
-        c => simple(c)?,
-    };
-    out.push(byte);
-    Some(i + used)
-}
-
-/// The byte an inner single-letter escape (`\/`, `\b`, `\f`, `\n`, `\r`, `\t`) stands for.
-fn out_byte(c: u8) -> Option<u8> {
-    Some(match c {
         b'/' => b'/',
         b'b' => 0x08,
         b'f' => 0x0c,
@@ -107,7 +91,9 @@ fn out_byte(c: u8) -> Option<u8> {
         b'r' => b'\r',
         b't' => b'\t',
         _ => return None,
-    })
+    };
+    out.push(byte);
+    Some(i + 1)
 }
 
 /// An inner `\uXXXX` (hex digits from `b[i]`), with its low surrogate `\\uXXXX` when it is a high
