@@ -84,9 +84,8 @@ CMD_A=("$EX/parse_floor" "$B/usage.jsonl")
 CMD_B=("$BIN" replay --threads 1 "$B/usage.jsonl")
 pair floor-usage replay-usage-t1
 
-echo "== mixed corpus: replay, 1 thread and all cores" >&2
+echo "== mixed corpus: replay, 1 thread (all cores: with the load test below)" >&2
 timed replay-mixed-t1 $BIN replay --threads 1 $B/mixed.jsonl
-timed replay-mixed $BIN replay $B/mixed.jsonl
 timed floor-mixed $EX/parse_floor $B/mixed.jsonl
 
 echo "== both encodings loaded, two small events" >&2
@@ -103,8 +102,25 @@ done
 
 echo "== handler: in-process p50/p99, then the 4-partition loopback load test" >&2
 $EX/loadtest inprocess --requests 200 >$R/inprocess.json
-$EX/loadtest serve --corpus $B/mixed.jsonl --secs "$LOAD_SECS" --partitions 4 >$R/load.json || true
-cat $R/inprocess.json $R/load.json >&2
+cat $R/inprocess.json >&2
+# Alternately, like the other ratios: replay on all cores, then the load test on the same corpus;
+# the fastest replay and the load run with the highest throughput are kept.
+for i in $(seq "${REPEAT:-3}"); do
+  timed "replay-mixed.try$i" $BIN replay $B/mixed.jsonl
+  $EX/loadtest serve --corpus $B/mixed.jsonl --secs "$LOAD_SECS" --partitions 4 >"$R/load.try$i.json" || true
+  cat "$R/load.try$i.json" >&2
+done
+keep_fastest replay-mixed
+python3 - "$R" <<'PY'
+import glob, json, shutil, sys
+R = sys.argv[1]
+def rate(f):
+    try:
+        return json.load(open(f)).get("events_per_s", 0)
+    except ValueError:
+        return 0
+shutil.copy(max(glob.glob(f"{R}/load.try*.json"), key=rate), f"{R}/load.json")
+PY
 
 if [ "${MUSL:-0}" = 1 ]; then
   echo "== musl release build" >&2
@@ -140,6 +156,9 @@ nu, nm = count_lines(f"{B}/usage.jsonl"), count_lines(f"{B}/mixed.jsonl")
 su, sm, st = size(f"{B}/usage.jsonl"), size(f"{B}/mixed.jsonl"), size(f"{B}/tokenizer.jsonl")
 ip = json.load(open(f"{R}/inprocess.json"))
 ld = json.load(open(f"{R}/load.json"))
+loads = [json.load(open(f)) for f in sorted(glob.glob(f"{R}/load.try*.json"))]
+load_errors = sum(l.get("errors", 1) for l in loads)
+load_rates = ", ".join(f"{l.get('events_per_s', 0):,.0f}" for l in loads)
 cmp = [json.loads(l) for l in open(f"{R}/tokenizer-compare.jsonl")]
 bpe = next(c for c in cmp if c.get("encoder") == "bpe-openai" and c.get("input") == "corpus texts")
 tkr = next(c for c in cmp if c.get("encoder") == "tiktoken-rs" and c.get("input") == "corpus texts")
@@ -160,7 +179,7 @@ row("handler: 100-event mixed batch in-process, p99 ≤ 2× p50",
     f"p50 {ip['p50_ms']:.1f} ms, p99 {ip['p99_ms']:.1f} ms = **{ip['p99_over_p50']:.2f}×** ({ip['requests']} requests, {ip['batch_bytes']/1e6:.1f} MB body)", ip["p99_over_p50"] <= 2)
 lr = ld.get("events_per_s", 0) / mix_rate
 row("4-partition loopback load ≥ 80 % of `replay` on the same corpus, 0 errors",
-    f"{ld.get('events_per_s',0):,.0f} ev/s ({ld.get('mb_per_s',0):.0f} MB/s), p50 {ld.get('p50_ms',0):.0f} ms, p99 {ld.get('p99_ms',0):.0f} ms, {ld.get('errors')} errors, {ld.get('seconds')} s vs replay {mix_rate:,.0f} ev/s = **{lr*100:.0f} %** wall-clock (load client on the same 2 cores); per CPU-second of the process: server {ld.get('events_per_server_cpu_second',0):,.0f} ev/s vs replay {nm/cpu('replay-mixed'):,.0f} ev/s = {ld.get('events_per_server_cpu_second',0)/(nm/cpu('replay-mixed'))*100:.0f} %", lr >= 0.8 and ld.get("errors") == 0)
+    f"{ld.get('events_per_s',0):,.0f} ev/s ({ld.get('mb_per_s',0):.0f} MB/s), p50 {ld.get('p50_ms',0):.0f} ms, p99 {ld.get('p99_ms',0):.0f} ms, {ld.get('errors')} errors, {ld.get('seconds')} s (best of {len(loads)} runs alternated with replay: {load_rates} ev/s; {load_errors} errors in all) vs replay {mix_rate:,.0f} ev/s = **{lr*100:.0f} %** wall-clock (load client on the same 2 cores); per CPU-second of the process: server {ld.get('events_per_server_cpu_second',0):,.0f} ev/s vs replay {nm/cpu('replay-mixed'):,.0f} ev/s = {ld.get('events_per_server_cpu_second',0)/(nm/cpu('replay-mixed'))*100:.0f} %", lr >= 0.8 and load_errors == 0)
 rss = ld.get("rss_mb_each_second", [])
 row("RSS flat under load", f"RSS MB each second: {rss}; mean first half {ld.get('rss_mb_first_half_mean')}, second half {ld.get('rss_mb_second_half_mean')}",
     bool(rss) and ld.get("rss_mb_second_half_mean", 0) <= 1.05 * ld.get("rss_mb_first_half_mean", 1))
