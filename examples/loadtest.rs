@@ -307,6 +307,7 @@ fn serve(args: &[String]) -> Value {
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
     let batches = Arc::new(batches);
     let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+    let client_cpu0 = cpu_seconds(std::process::id()).unwrap_or(0.0);
     let t0 = Instant::now();
     let workers: Vec<_> = (0..partitions)
         .map(|p| {
@@ -352,6 +353,7 @@ fn serve(args: &[String]) -> Value {
     }
     let elapsed = t0.elapsed().as_secs_f64();
     let server_cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
+    let client_cpu = cpu_seconds(std::process::id()).unwrap_or(0.0) - client_cpu0;
     let _ = child.kill();
     let _ = child.wait();
     let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
@@ -370,6 +372,7 @@ fn serve(args: &[String]) -> Value {
         "p50_ms": round3(percentile(&lat, 0.5)), "p99_ms": round3(percentile(&lat, 0.99)),
         "errors": errors.load(Ordering::Relaxed),
         "server_cpu_seconds": round3(server_cpu),
+        "client_cpu_seconds": round3(client_cpu),
         "events_per_server_cpu_second": round3(ev as f64 / server_cpu.max(1e-9)),
         "rss_mb_each_second": rss.clone(),
         "rss_mb_first_half_mean": round3(mean(&rss[..half])),
