@@ -1,10 +1,12 @@
 //! One 100-event mixed host batch through the axum handler in-process (`tower::ServiceExt::oneshot`
-//! on `server::router`): decode, the core on the blocking pool, the response body.
+//! on `server::router`): decode, the core on rayon's pool, the response body. Also the decode of
+//! that batch alone, by the one-pass path and by the general `serde_json` path.
 //!
 //! `cargo bench --bench handler` (for p50/p99 of the same request, run
 //! `cargo run --release --example loadtest -- inprocess`).
 
 use aoai_chargeback::engine::EngineConfig;
+use aoai_chargeback::host::{decode_invocation, decode_invocation_general};
 use aoai_chargeback::server::{router, AppState, DEFAULT_MAX_BODY_BYTES};
 use aoai_chargeback::tokenizer::Encoding;
 use axum::body::Body;
@@ -74,6 +76,12 @@ fn bench_handler(c: &mut Criterion) {
                 let _ = resp.into_body().collect().await;
             })
         })
+    });
+    group.bench_function("decode_one_pass", |b| {
+        b.iter(|| decode_invocation(&body).map(|inv| inv.events.len()))
+    });
+    group.bench_function("decode_general", |b| {
+        b.iter(|| decode_invocation_general(&body).map(|inv| inv.events.len()))
     });
     group.finish();
 }

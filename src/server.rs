@@ -1,7 +1,7 @@
 //! The custom-handler HTTP edge (axum): `GET /` readiness and `POST /ChargebackEventHubTrigger`.
 //!
-//! The handler decodes the host's invocation, runs the batch through the core on the blocking
-//! pool (CPU work never runs on the async I/O threads), sends the records to Application
+//! The handler decodes the host's invocation, runs the batch through the core on rayon's pool
+//! (one thread per core; CPU work never runs on the async I/O threads), sends the records to Application
 //! Insights when telemetry is on, and answers the host's JSON. A request that is not an
 //! invocation gets a 400 with a JSON error.
 //!
@@ -202,8 +202,8 @@ fn error_response(status: StatusCode, message: String) -> Response {
 
 /// Runs CPU-bound batch work on rayon's pool and awaits it; `None` if it panicked. The pool has
 /// one thread per core and also splits each batch's events, so concurrent requests never put
-/// more threads than cores on the work (a blocking-pool thread per request did, and cost 10 % of
-/// the throughput under load). The panic is caught here: unwinding into rayon would abort.
+/// more threads than cores on the work (a blocking-pool thread per request did, and was measured
+/// slower under load). The panic is caught here: unwinding into rayon would abort.
 pub async fn on_cores<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (done, result) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
