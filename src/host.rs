@@ -6,7 +6,8 @@
 //! holding an array of raw event strings; `dataType: binary` — a JSON string holding an array of
 //! base64 strings; no `dataType` — a JSON string (or array) of already-parsed objects; and a plain
 //! JSON array as the whole body. Metadata is optional, looked up case-insensitively, and several
-//! of its values are JSON inside a string.
+//! of its values are JSON inside a string. The `dataType: string` body, the one the host sends us,
+//! takes a one-pass fast path (see [`decode_invocation`]).
 
 use std::collections::BTreeMap;
 
@@ -275,7 +276,8 @@ fn decode_string_batch(body: &[u8]) -> Option<Invocation> {
     Some(inv)
 }
 
-/// Decodes a custom-handler invocation body.
+/// Decodes a custom-handler invocation body: the host's usual `dataType: string` body in one pass
+/// ([`nested_json`]), any other body by [`decode_invocation_general`], with the same result.
 pub fn decode_invocation(body: &[u8]) -> Result<Invocation, InvocationError> {
     if let Some(inv) = decode_string_batch(body) {
         return Ok(inv);
