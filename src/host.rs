@@ -118,28 +118,31 @@ fn as_string(v: &Value) -> Option<String> {
     }
 }
 
+/// One string event of the trigger's array: JSON text as is (moved, never copied), else base64.
+fn decode_string_item(s: String) -> RawEvent {
+    let t = s.trim_start();
+    if t.starts_with('{') || t.starts_with('[') {
+        return RawEvent::Text(s);
+    }
+    match base64::engine::general_purpose::STANDARD.decode(t.trim_end()) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => RawEvent::Text(text),
+            Err(e) => RawEvent::Undecodable {
+                reason: format!("base64 event body is not UTF-8: {e}"),
+                raw: s,
+            },
+        },
+        Err(_) => RawEvent::Undecodable {
+            reason: "event body is neither JSON nor base64".into(),
+            raw: s,
+        },
+    }
+}
+
 /// One event of the trigger's array, taken by value: an event string is moved, never copied.
 fn decode_item(item: Value) -> RawEvent {
     match item {
-        Value::String(s) => {
-            let t = s.trim_start();
-            if t.starts_with('{') || t.starts_with('[') {
-                return RawEvent::Text(s);
-            }
-            match base64::engine::general_purpose::STANDARD.decode(t.trim_end()) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => RawEvent::Text(text),
-                    Err(e) => RawEvent::Undecodable {
-                        reason: format!("base64 event body is not UTF-8: {e}"),
-                        raw: s,
-                    },
-                },
-                Err(_) => RawEvent::Undecodable {
-                    reason: "event body is neither JSON nor base64".into(),
-                    raw: s,
-                },
-            }
-        }
+        Value::String(s) => decode_string_item(s),
         Value::Null => RawEvent::Undecodable {
             reason: "event body is null".into(),
             raw: "null".into(),
@@ -264,10 +267,7 @@ fn decode_string_batch(body: &[u8]) -> Option<Invocation> {
     data.only("events")?;
     let top: Map<String, Value> = serde_json::from_slice(&rest).ok()?;
     let mut inv = Invocation {
-        events: items
-            .into_iter()
-            .map(|s| decode_item(Value::String(s)))
-            .collect(),
+        events: items.into_iter().map(decode_string_item).collect(),
         ..Invocation::default()
     };
     if let Some(Value::Object(meta)) = get_ci(&top, "Metadata") {

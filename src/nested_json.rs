@@ -41,7 +41,7 @@ pub fn events_string_start(body: &[u8]) -> Option<usize> {
 }
 
 /// Eight bytes with 0x80 set in each byte of `x` that is `"`, `\` or a control character; the
-/// lowest set bit is exact (higher ones may be false alarms, which only cost a slower step).
+/// lowest set bit is exact (higher ones may be false alarms; only the lowest is used).
 fn special_bytes(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -50,24 +50,9 @@ fn special_bytes(x: u64) -> u64 {
     control | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')))
 }
 
-/// The first index at or after `i` holding `"`, `\` or a control character (or `b.len()`).
-fn next_special(b: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = b.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let found = special_bytes(u64::from_le_bytes(word));
-        if found != 0 {
-            return i + (found.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            return i;
-        }
-        i += 1;
-    }
-    i
+/// `"`, `\` or a control character: a byte that ends a run of plain bytes.
+fn is_special(c: u8) -> bool {
+    c == b'"' || c == b'\\' || c < 0x20
 }
 
 /// Four hex digits at `b[i..i + 4]`.
@@ -135,11 +120,15 @@ fn copy_plain(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
         }
         i += 8;
     }
-    let end = next_special(b, i);
-    if let Some(run) = b.get(i..end) {
-        out.extend_from_slice(run);
+    // Fewer than eight bytes left.
+    while let Some(&c) = b.get(i) {
+        if is_special(c) {
+            break;
+        }
+        out.push(c);
+        i += 1;
     }
-    end
+    i
 }
 
 /// One inner string, from just after its opening `\"`: decoded into `out` (cleared first); the
@@ -289,16 +278,25 @@ mod tests {
         }
     }
 
+    /// `copy_plain` from the start: where it stops, after checking it copied exactly the bytes
+    /// before that.
+    fn next_special(b: &[u8]) -> usize {
+        let mut out = Vec::new();
+        let end = copy_plain(b, 0, &mut out);
+        assert_eq!(out, &b[..end]);
+        end
+    }
+
     #[test]
     fn the_special_byte_scan_finds_the_first_quote_backslash_or_control_byte() {
         let text = b"abcdefghijklmnopqrstuvwxyz";
-        assert_eq!(next_special(text, 0), text.len());
+        assert_eq!(next_special(text), text.len());
         for (special, at) in [(b'"', 0), (b'\\', 7), (b'\n', 8), (0x1f, 13), (0, 25)] {
             let mut t = text.to_vec();
             t[at] = special;
-            assert_eq!(next_special(&t, 0), at, "{special:#x} at {at}");
+            assert_eq!(next_special(&t), at, "{special:#x} at {at}");
         }
         // Bytes that sit just above the special ones are not special.
-        assert_eq!(next_special(b"########]]]]]]]] !!!!", 0), 21);
+        assert_eq!(next_special(b"########]]]]]]]] !!!!"), 21);
     }
 }

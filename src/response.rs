@@ -184,7 +184,7 @@ fn string_after_key(text: &str, key: &str) -> Option<String> {
 /// Reads the facts of a logged response body (JSON document or event stream).
 pub fn analyze(body: &str) -> ResponseFacts {
     if sse::looks_like_sse(body) {
-        return analyze_stream(body);
+        return scan_stream(body, false).0;
     }
     match serde_json::from_str::<DocHead<'_>>(body) {
         Ok(doc) => ResponseFacts {
@@ -215,11 +215,6 @@ pub fn analyze(body: &str) -> ResponseFacts {
             }
         }
     }
-}
-
-fn analyze_stream(body: &str) -> ResponseFacts {
-    let (facts, _) = scan_stream(body, false);
-    facts
 }
 
 /// Reads a logged response once: its facts and, for an event stream without usage, the
@@ -259,10 +254,8 @@ pub struct ChoiceText {
 /// Generated texts, in choice order, and whether the body was damaged.
 pub fn completion_texts(body: &str) -> (Vec<ChoiceText>, bool) {
     if sse::looks_like_sse(body) {
-        match scan_stream(body, true) {
-            (_, Some(texts)) => texts,
-            (_, None) => (Vec::new(), true),
-        }
+        // Collecting, the scan always returns the texts.
+        scan_stream(body, true).1.unwrap_or_default()
     } else {
         match parse_prefix(body) {
             Some((v, repaired)) => (document_texts(&v), repaired),
