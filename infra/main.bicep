@@ -11,7 +11,7 @@ param environmentName string
 @description('Region for all resources (must offer the models in openAiDeployments and the Function plan).')
 param location string
 
-@description('Existing resource group to deploy into (AZURE_RESOURCE_GROUP); empty creates rg-<name>-<env>.')
+@description('Existing resource group to deploy into (AZURE_RESOURCE_GROUP); empty creates rg-chargeback-<env>. An existing group is only referenced, never redeployed, so its tags stay as they are.')
 param resourceGroupName string = ''
 
 @description('Azure OpenAI model deployments. The first chat and the first embeddings deployment are exported for the test scripts.')
@@ -40,13 +40,33 @@ param openAiDeployments array = [
   }
 ]
 
-@description('Function App plan: FlexConsumption (default) or ElasticPremium (EP1).')
-@allowed(['FlexConsumption', 'ElasticPremium'])
-param functionPlanType string = 'FlexConsumption'
-
-@description('APIM tier. v2 tiers support outbound VNet integration and deploy in minutes.')
-@allowed(['StandardV2', 'PremiumV2'])
+@description('APIM tier: StandardV2 (outbound VNet integration, inbound private endpoint, deploys in minutes). PremiumV2 is not offered: the 2024-05-01 API type has no such SKU.')
+@allowed(['StandardV2'])
 param apimSku string = 'StandardV2'
+
+@description('Private APIM gateway (APIM_PRIVATE_GATEWAY): inbound private endpoint and public network access disabled; callers and the test scripts must then run inside the VNet. Default: public gateway with subscription key.')
+param apimPrivateGateway bool = false
+
+@description('Set by azd from the APIM_GATEWAY_LOCKED output of the previous deployment: public access of a private gateway is already off, keep it off in the first pass.')
+param apimGatewayLocked bool = false
+
+@description('DEPLOY_FROM_VNET: azd runs from inside the VNet (jump box, DevBox, self-hosted runner); the deploy hooks never open the Function App. Default false: the hooks open its SCM site to the deployer\'s address for the deploy only.')
+param deployFromVnet bool = false
+
+@description('MONITOR_PUBLIC_QUERY_ACCESS: accept Entra-authenticated queries from public networks on Log Analytics and App Insights (workbook, customEvents from a laptop). Ingestion stays private.')
+param publicQueryAccess bool = false
+
+@description('Address ranges outside the VNet (peered networks, VPN) allowed to reach the private endpoints on 443, like the snet-operators subnet (OPERATOR_ADDRESS_PREFIXES, JSON array).')
+param operatorAddressPrefixes array = []
+
+@description('The deploying principal (azd fills AZURE_PRINCIPAL_ID); a user gets read-only roles on the ledger container and the logs. Empty grants nothing.')
+param deployerPrincipalId string = ''
+
+@description('Type of the deploying principal (azd fills AZURE_PRINCIPAL_TYPE); roles are granted only to a User.')
+param deployerPrincipalType string = 'User'
+
+@description('Price sheet file in prices/ that the package hook stages and CHARGEBACK_PRICE_SHEET points at (CHARGEBACK_PRICE_SHEET_FILE).')
+param priceSheetFile string = 'azure-openai-usd.json'
 
 @description('APIM publisher e-mail (required by APIM).')
 param apimPublisherEmail string = 'noreply@contoso.com'
@@ -82,26 +102,34 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = '${abbrs.functionApp}chargeback-${resourceToken}'
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourceGroup}chargeback-${environmentName}'
+var rgName = !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourceGroup}chargeback-${environmentName}'
+var deployer = deployerPrincipalType == 'User' ? deployerPrincipalId : ''
+
+// Created only when no existing group is named; an existing group is never redeployed (its tags stay).
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = if (empty(resourceGroupName)) {
+  name: rgName
   location: location
   tags: tags
 }
 
 module network 'modules/network.bicep' = {
   name: 'network'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     location: location
     tags: tags
     vnetName: '${abbrs.vnet}${resourceToken}'
-    functionPlanType: functionPlanType
+    apimPrivateGateway: apimPrivateGateway
+    operatorAddressPrefixes: operatorAddressPrefixes
   }
+  dependsOn: [
+    rg
+  ]
 }
 
 module openAi 'modules/openai.bicep' = {
   name: 'openai'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     name: '${abbrs.openAi}${resourceToken}'
     location: location
@@ -114,7 +142,7 @@ module openAi 'modules/openai.bicep' = {
 
 module eventHub 'modules/eventhub.bicep' = {
   name: 'eventhub'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     name: '${abbrs.eventHubs}${resourceToken}'
     location: location
@@ -129,7 +157,7 @@ module eventHub 'modules/eventhub.bicep' = {
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     name: '${abbrs.storage}${resourceToken}'
     location: location
@@ -141,12 +169,13 @@ module storage 'modules/storage.bicep' = {
     blobDnsZoneId: network.outputs.blobDnsZoneId
     queueDnsZoneId: network.outputs.queueDnsZoneId
     tableDnsZoneId: network.outputs.tableDnsZoneId
+    deployerPrincipalId: deployer
   }
 }
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     logAnalyticsName: '${abbrs.logAnalytics}${resourceToken}'
     appInsightsName: '${abbrs.appInsights}${resourceToken}'
@@ -155,12 +184,14 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     monitorDnsZoneIds: network.outputs.monitorDnsZoneIds
+    publicQueryAccess: publicQueryAccess
+    deployerPrincipalId: deployer
   }
 }
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     name: functionAppName
     planName: '${abbrs.plan}${resourceToken}'
@@ -168,7 +199,6 @@ module functionApp 'modules/function-app.bicep' = {
     location: location
     tags: tags
     serviceName: 'chargeback'
-    planType: functionPlanType
     functionSubnetId: network.outputs.functionSubnetId
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     webDnsZoneId: network.outputs.webDnsZoneId
@@ -182,12 +212,13 @@ module functionApp 'modules/function-app.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     deploymentModels: join(map(openAiDeployments, d => '${d.name}=${d.model.name}'), ',')
     recordNonBillable: recordNonBillable
+    priceSheetPath: 'prices/${priceSheetFile}'
   }
 }
 
 module apim 'modules/apim.bicep' = {
   name: 'apim'
-  scope: rg
+  scope: resourceGroup(rgName)
   params: {
     name: '${abbrs.apim}${resourceToken}'
     location: location
@@ -196,6 +227,10 @@ module apim 'modules/apim.bicep' = {
     publisherEmail: apimPublisherEmail
     publisherName: apimPublisherName
     apimSubnetId: network.outputs.apimSubnetId
+    privateGateway: apimPrivateGateway
+    gatewayLocked: apimGatewayLocked
+    gatewayEndpointSubnetId: network.outputs.gatewayEndpointSubnetId
+    apimDnsZoneId: network.outputs.apimDnsZoneId
     openAiAccountName: openAi.outputs.name
     eventHubNamespaceName: eventHub.outputs.name
     eventHubName: eventHub.outputs.hubName
@@ -209,7 +244,7 @@ var embeddingDeployments = filter(openAiDeployments, d => startsWith(d.model.nam
 
 // Everything azd writes into .azure/<env>/.env. Names and URLs only, never a key.
 output AZURE_LOCATION string = location
-output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_RESOURCE_GROUP string = rgName
 output APIM_NAME string = apim.outputs.name
 output APIM_GATEWAY_URL string = apim.outputs.gatewayUrl
 output APIM_SUBSCRIPTION_NAME string = apim.outputs.subscriptionName
@@ -217,3 +252,13 @@ output AZURE_OPENAI_DEPLOYMENTS string = join(openAi.outputs.deploymentNames, ',
 output AZURE_OPENAI_CHAT_DEPLOYMENT string = empty(chatDeployments) ? '' : chatDeployments[0].name
 output AZURE_OPENAI_EMBEDDINGS_DEPLOYMENT string = empty(embeddingDeployments) ? '' : embeddingDeployments[0].name
 output FUNCTION_APP_NAME string = functionApp.outputs.name
+output CHARGEBACK_PRICE_SHEET_FILE string = priceSheetFile
+// Read by the deploy hooks (infra/hooks/scm-access.sh): true = never open the Function App.
+output DEPLOY_FROM_VNET bool = deployFromVnet
+// Fed back into apimGatewayLocked on the next provision (see apim.bicep).
+output APIM_GATEWAY_LOCKED bool = apimPrivateGateway
+output APIM_PRIVATE_GATEWAY bool = apimPrivateGateway
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output LEDGER_CONTAINER string = storage.outputs.ledgerContainerName
+output LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceCustomerId
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName

@@ -2,13 +2,33 @@
 // system-assigned identity, the Azure OpenAI inference API imported from the OpenAPI spec in this repo,
 // a backend, a product and a subscription, an Event Hubs logger authenticated with the managed identity,
 // the logging policy fragment and the API policy. Role assignments of the APIM identity live here.
+//
+// The gateway is public with a subscription key by default. With privateGateway it gets an inbound
+// private endpoint (group `Gateway`, zone privatelink.azure-api.net), and public network access is turned
+// off in a second pass (apim-public-access.bicep): APIM refuses to create an instance with public access
+// disabled, so the documented order is create, add the private endpoint, then disable public access.
+// Only StandardV2: PremiumV2 is not a SKU of the 2024-05-01 type this file uses (it appears in
+// 2025-03-01-preview), and the protocol settings below are the only customProperties v2 tiers accept
+// (cipher settings are not supported on v2 tiers).
 
 param name string
 param location string
 param tags object = {}
 
-@allowed(['StandardV2', 'PremiumV2'])
+@allowed(['StandardV2'])
 param skuName string = 'StandardV2'
+
+@description('Private gateway: inbound private endpoint, then public network access disabled.')
+param privateGateway bool = false
+
+@description('Public access was already disabled by an earlier deployment (azd feeds the APIM_GATEWAY_LOCKED output back), so the first pass keeps it off instead of re-opening it until the second pass.')
+param gatewayLocked bool = false
+
+@description('Subnet of the private gateway endpoint (used only with privateGateway).')
+param gatewayEndpointSubnetId string = ''
+
+@description('privatelink.azure-api.net zone (used only with privateGateway).')
+param apimDnsZoneId string = ''
 
 param publisherEmail string
 param publisherName string
@@ -36,6 +56,12 @@ var roles = {
 }
 
 var backendId = 'aoai-backend'
+var tlsProperties = {
+  'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10': 'false'
+  'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11': 'false'
+  'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10': 'false'
+  'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11': 'false'
+}
 var loggerId = 'chargeback-eventhub-logger'
 
 resource openAi 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
@@ -60,12 +86,8 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
     publisherName: publisherName
     virtualNetworkType: 'External'
     virtualNetworkConfiguration: { subnetResourceId: apimSubnetId }
-    customProperties: {
-      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10': 'false'
-      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11': 'false'
-      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10': 'false'
-      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11': 'false'
-    }
+    publicNetworkAccess: privateGateway && gatewayLocked ? 'Disabled' : 'Enabled'
+    customProperties: tlsProperties
   }
 }
 
@@ -236,6 +258,40 @@ resource subscription 'Microsoft.ApiManagement/service/subscriptions@2024-05-01'
     state: 'active'
     allowTracing: false
   }
+}
+
+// Private gateway, step 2: the inbound private endpoint (needs public access still on at creation).
+module gatewayEndpoint 'private-endpoint.bicep' = if (privateGateway) {
+  name: 'pe-${name}'
+  params: {
+    name: 'pe-${name}'
+    location: location
+    tags: tags
+    subnetId: gatewayEndpointSubnetId
+    privateLinkServiceId: apim.id
+    groupId: 'Gateway'
+    privateDnsZoneIds: [apimDnsZoneId]
+  }
+}
+
+// Private gateway, step 3: the same service again with public network access disabled.
+module publicAccessOff 'apim-public-access.bicep' = if (privateGateway) {
+  name: 'apim-public-access-off'
+  params: {
+    name: apim.name
+    location: location
+    tags: tags
+    skuName: skuName
+    publisherEmail: publisherEmail
+    publisherName: publisherName
+    apimSubnetId: apimSubnetId
+    customProperties: tlsProperties
+  }
+  dependsOn: [
+    gatewayEndpoint
+    apiPolicy
+    subscription
+  ]
 }
 
 output name string = apim.name

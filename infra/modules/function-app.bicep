@@ -1,8 +1,14 @@
-// The Rust custom handler's Function App on Linux: Flex Consumption (runtime `custom`) by default, Elastic
-// Premium EP1 as an option. It has a user-assigned identity created here, uses identity-based connections
-// for AzureWebJobsStorage and the Event Hubs trigger, no publishing credentials, no public network access,
-// and VNet integration to reach the private endpoints. The role assignments it needs are declared here,
-// next to the identity they are granted to.
+// The Rust custom handler's Function App on Linux Flex Consumption (runtime `custom`). It has a user-assigned
+// identity created here, uses identity-based connections for AzureWebJobsStorage and the Event Hubs trigger,
+// no publishing credentials, no public network access, and VNet integration to reach the private endpoints.
+// The role assignments it needs are declared here, next to the identity they are granted to.
+//
+// Deploying from outside the VNet: at rest the app is private (publicNetworkAccess Disabled) and its access
+// restrictions deny everything (main site and SCM site, no rules). The predeploy hook
+// (infra/hooks/scm-access.sh open) turns public access on with one SCM-only Allow rule for the deployer's
+// address and the postdeploy hook closes it again; with deployFromVnet the hooks never open anything. The
+// restrictions below are what keeps the main site closed while the SCM opening exists.
+// (Elastic Premium was dropped: see the README, "Why Flex Consumption only".)
 
 param name string
 param planName string
@@ -12,9 +18,6 @@ param tags object = {}
 
 @description('azd service name; azd finds the app to deploy to by this tag.')
 param serviceName string = 'chargeback'
-
-@allowed(['FlexConsumption', 'ElasticPremium'])
-param planType string = 'FlexConsumption'
 
 param functionSubnetId string
 param privateEndpointSubnetId string
@@ -34,6 +37,9 @@ param appInsightsName string
 @description('CHARGEBACK_DEPLOYMENT_MODELS: deployment=model pairs, comma separated.')
 param deploymentModels string
 
+@description('CHARGEBACK_PRICE_SHEET: path of the price sheet inside the package (the package hook stages prices/).')
+param priceSheetPath string = 'prices/azure-openai-usd.json'
+
 @description('CHARGEBACK_RECORD_NON_BILLABLE.')
 param recordNonBillable bool = false
 
@@ -45,8 +51,6 @@ param instanceMemoryMB int = 2048
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
-
-var isFlex = planType == 'FlexConsumption'
 
 // Role definitions (built-in, same IDs in every tenant).
 var roles = {
@@ -137,25 +141,19 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
   tags: tags
-  kind: isFlex ? 'functionapp' : 'elastic'
-  sku: isFlex
-    ? {
-        name: 'FC1'
-        tier: 'FlexConsumption'
-      }
-    : {
-        name: 'EP1'
-        tier: 'ElasticPremium'
-      }
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
   properties: {
     reserved: true
-    maximumElasticWorkerCount: isFlex ? null : 20
   }
 }
 
-// Settings common to both plans. Identity-based connections only: no keys, no connection strings other
+// Identity-based connections only: no keys, no connection strings other
 // than the App Insights one (not a credential: local auth is disabled on the component).
-var commonSettings = {
+var appSettings = {
   AzureWebJobsStorage__accountName: storage.name
   AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
   AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
@@ -172,21 +170,12 @@ var commonSettings = {
   CHARGEBACK_DEADLETTER_CONTAINER: deadLetterContainerName
   CHARGEBACK_DEPLOYMENT_MODELS: deploymentModels
   CHARGEBACK_RECORD_NON_BILLABLE: string(recordNonBillable)
+  CHARGEBACK_PRICE_SHEET: priceSheetPath
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
   RUST_LOG: 'info'
 }
 
-// Elastic Premium needs the worker runtime and extension version as settings (Flex takes them from
-// functionAppConfig) and runs the zip package in place; no Azure Files content share (it would need a
-// storage key).
-var premiumSettings = {
-  FUNCTIONS_EXTENSION_VERSION: '~4'
-  FUNCTIONS_WORKER_RUNTIME: 'custom'
-  WEBSITE_RUN_FROM_PACKAGE: '1'
-}
-
-var appSettings = isFlex ? commonSettings : union(commonSettings, premiumSettings)
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: name
@@ -206,34 +195,36 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     virtualNetworkSubnetId: functionSubnetId
     vnetRouteAllEnabled: true
     keyVaultReferenceIdentity: identity.id
-    functionAppConfig: isFlex
-      ? {
-          deployment: {
-            storage: {
-              type: 'blobContainer'
-              value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
-              authentication: {
-                type: 'UserAssignedIdentity'
-                userAssignedIdentityResourceId: identity.id
-              }
-            }
-          }
-          runtime: {
-            name: 'custom'
-            version: '1.0'
-          }
-          scaleAndConcurrency: {
-            instanceMemoryMB: instanceMemoryMB
-            maximumInstanceCount: maximumInstanceCount
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
           }
         }
-      : null
+      }
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+    }
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      linuxFxVersion: isFlex ? null : ''
+      // Closed at rest even if public access is turned on: no rules, default Deny on both sites, and the
+      // SCM site has its own list (the deploy hook adds one SCM rule for the deployer, never a main one).
+      ipSecurityRestrictionsDefaultAction: 'Deny'
+      scmIpSecurityRestrictionsDefaultAction: 'Deny'
+      scmIpSecurityRestrictionsUseMain: false
       appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]
     }
   }

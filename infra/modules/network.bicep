@@ -1,5 +1,6 @@
-// Network: one VNet with three subnets (APIM outbound integration, private endpoints, Function App
-// integration), NSGs, and one private DNS zone per private-link service, each linked to the VNet.
+// Network: one VNet with five subnets (APIM outbound integration, private endpoints, Function App
+// integration, the optional private APIM gateway endpoint, and operators: jump box / DevBox / self-hosted
+// runner), NSGs, and one private DNS zone per private-link service, each linked to the VNet.
 
 @description('Azure region.')
 param location string
@@ -10,9 +11,11 @@ param tags object = {}
 @description('Virtual network name.')
 param vnetName string
 
-@description('Function App hosting plan; decides the delegation of the integration subnet.')
-@allowed(['FlexConsumption', 'ElasticPremium'])
-param functionPlanType string
+@description('Create the privatelink.azure-api.net zone for the private APIM gateway endpoint.')
+param apimPrivateGateway bool = false
+
+@description('Address ranges outside this VNet (peered networks, VPN) that operators deploy and read from; they may reach the private endpoints on 443 like the operator subnet.')
+param operatorAddressPrefixes array = []
 
 @description('Address space of the VNet.')
 param addressPrefix string = '10.40.0.0/16'
@@ -20,9 +23,8 @@ param addressPrefix string = '10.40.0.0/16'
 var apimSubnetPrefix = cidrSubnet(addressPrefix, 24, 1)
 var privateEndpointSubnetPrefix = cidrSubnet(addressPrefix, 24, 2)
 var functionSubnetPrefix = cidrSubnet(addressPrefix, 24, 3)
-
-// Flex Consumption integrates through Microsoft.App/environments; Elastic Premium through serverFarms.
-var functionDelegation = functionPlanType == 'FlexConsumption' ? 'Microsoft.App/environments' : 'Microsoft.Web/serverFarms'
+var gatewayEndpointSubnetPrefix = cidrSubnet(addressPrefix, 24, 4)
+var operatorSubnetPrefix = cidrSubnet(addressPrefix, 24, 5)
 
 // Every service reached through a private endpoint needs its privatelink zone.
 var privateDnsZoneNames = [
@@ -102,7 +104,9 @@ resource apimNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
   }
 }
 
-// Private endpoints: only the APIM and Function subnets may reach them.
+// Private endpoints: only the APIM and Function subnets (all service ports) and operators (HTTPS: the
+// Function App's SCM endpoint for deploys from the VNet, blob reads of the ledger) may reach them. The
+// final Deny overrides the default AllowVnetInBound rule (priority 65000), which would let the whole VNet in.
 resource privateEndpointNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
   name: 'nsg-pe-${vnetName}'
   location: location
@@ -135,7 +139,81 @@ resource privateEndpointNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01'
           destinationPortRanges: ['443', '5671', '5672']
         }
       }
+      {
+        name: 'AllowOperatorsHttpsInbound'
+        properties: {
+          priority: 120
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefixes: concat([operatorSubnetPrefix], operatorAddressPrefixes)
+          sourcePortRange: '*'
+          destinationAddressPrefix: privateEndpointSubnetPrefix
+          destinationPortRange: '443'
+        }
+      }
+      {
+        name: 'DenyAllOtherInbound'
+        properties: {
+          priority: 4096
+          direction: 'Inbound'
+          access: 'Deny'
+          protocol: '*'
+          sourceAddressPrefix: '*'
+          sourcePortRange: '*'
+          destinationAddressPrefix: '*'
+          destinationPortRange: '*'
+        }
+      }
     ]
+  }
+}
+
+// The private APIM gateway endpoint has its own subnet: every client in the VNet (and peered networks)
+// may call the gateway on 443, which must not open the other private endpoints to them.
+resource gatewayEndpointNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
+  name: 'nsg-gw-${vnetName}'
+  location: location
+  tags: tags
+  properties: {
+    securityRules: [
+      {
+        name: 'AllowHttpsToGatewayInbound'
+        properties: {
+          priority: 100
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefix: 'VirtualNetwork'
+          sourcePortRange: '*'
+          destinationAddressPrefix: gatewayEndpointSubnetPrefix
+          destinationPortRange: '443'
+        }
+      }
+      {
+        name: 'DenyAllOtherInbound'
+        properties: {
+          priority: 4096
+          direction: 'Inbound'
+          access: 'Deny'
+          protocol: '*'
+          sourceAddressPrefix: '*'
+          sourcePortRange: '*'
+          destinationAddressPrefix: '*'
+          destinationPortRange: '*'
+        }
+      }
+    ]
+  }
+}
+
+// Jump box, DevBox or self-hosted runner for teams that deploy and read from inside the VNet.
+resource operatorNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
+  name: 'nsg-ops-${vnetName}'
+  location: location
+  tags: tags
+  properties: {
+    securityRules: []
   }
 }
 
@@ -186,9 +264,25 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
           delegations: [
             {
               name: 'function-integration'
-              properties: { serviceName: functionDelegation }
+              // Flex Consumption integrates through Microsoft.App/environments (Microsoft.App must be registered).
+              properties: { serviceName: 'Microsoft.App/environments' }
             }
           ]
+        }
+      }
+      {
+        name: 'snet-gateway-endpoint'
+        properties: {
+          addressPrefix: gatewayEndpointSubnetPrefix
+          networkSecurityGroup: { id: gatewayEndpointNsg.id }
+          privateEndpointNetworkPolicies: 'Enabled'
+        }
+      }
+      {
+        name: 'snet-operators'
+        properties: {
+          addressPrefix: operatorSubnetPrefix
+          networkSecurityGroup: { id: operatorNsg.id }
         }
       }
     ]
@@ -216,10 +310,31 @@ resource privateDnsZoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLi
   }
 ]
 
+// Only when the gateway is private: its endpoint's records live here.
+resource apimDnsZone 'Microsoft.Network/privateDnsZones@2024-06-01' = if (apimPrivateGateway) {
+  name: 'privatelink.azure-api.net'
+  location: 'global'
+  tags: tags
+}
+
+resource apimDnsZoneLink 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = if (apimPrivateGateway) {
+  parent: apimDnsZone
+  name: 'link-${vnetName}'
+  location: 'global'
+  tags: tags
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: { id: vnet.id }
+  }
+}
+
 output vnetId string = vnet.id
 output apimSubnetId string = vnet.properties.subnets[0].id
 output privateEndpointSubnetId string = vnet.properties.subnets[1].id
 output functionSubnetId string = vnet.properties.subnets[2].id
+output gatewayEndpointSubnetId string = vnet.properties.subnets[3].id
+output operatorSubnetId string = vnet.properties.subnets[4].id
+output apimDnsZoneId string = apimPrivateGateway ? apimDnsZone.id : ''
 
 output openAiDnsZoneId string = privateDnsZones[0].id
 output eventHubDnsZoneId string = privateDnsZones[1].id

@@ -16,6 +16,9 @@ param deadLetterContainerName string = 'chargeback-deadletter'
 param deploymentContainerName string = 'app-package'
 
 param privateEndpointSubnetId string
+
+@description('The deploying user (azd AZURE_PRINCIPAL_ID); empty grants nothing. Gets Storage Blob Data Reader on the ledger container only.')
+param deployerPrincipalId string = ''
 param blobDnsZoneId string
 param queueDnsZoneId string
 param tableDnsZoneId string
@@ -64,6 +67,20 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       name: deploymentContainerName
       properties: { publicAccess: 'None' }
     }
+  }
+}
+
+// Storage Blob Data Reader (read-only data access).
+var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+
+// The operator who deployed downloads the ledger for `chargeback report`: read-only, this container only.
+resource deployerLedgerReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(account::blobService::ledger.id, deployerPrincipalId, storageBlobDataReader)
+  scope: account::blobService::ledger
+  properties: {
+    principalId: deployerPrincipalId
+    principalType: 'User'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
   }
 }
 

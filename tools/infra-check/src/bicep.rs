@@ -42,7 +42,7 @@ impl BicepFile {
         self.src.get(node.byte_range()).unwrap_or("")
     }
 
-    fn at(&self, node: Node, message: impl std::fmt::Display) -> String {
+    pub(crate) fn at(&self, node: Node, message: impl std::fmt::Display) -> String {
         format!(
             "{}:{}: {message}",
             self.label,
@@ -318,7 +318,7 @@ pub struct Resource<'a> {
     pub body: Option<Node<'a>>,
 }
 
-fn last_named_child(node: Node) -> Option<Node> {
+pub(crate) fn last_named_child(node: Node) -> Option<Node> {
     let count = u32::try_from(node.named_child_count()).ok()?;
     if count == 0 {
         return None;
@@ -420,6 +420,11 @@ pub fn check_data_plane(file: &BicepFile) -> Vec<String> {
             continue;
         };
         for (path, want) in rules {
+            if let Some(value) = file.get_path(body, path) {
+                if crate::deploy::is_documented_opt_in(file, &r.full_type, path, value) {
+                    continue;
+                }
+            }
             match file.get_path(body, path).and_then(|v| file.literal(v)) {
                 Some(got) if got.eq_ignore_ascii_case(want) => {}
                 Some(got) => findings.push(file.at(
@@ -471,7 +476,7 @@ pub fn check_data_plane(file: &BicepFile) -> Vec<String> {
 }
 
 /// Whether `child` is nested in `parent` or names it with `parent: symbol`.
-fn belongs_to(file: &BicepFile, child: &Resource, parent: &Resource) -> bool {
+pub(crate) fn belongs_to(file: &BicepFile, child: &Resource, parent: &Resource) -> bool {
     let nested = child.node.start_byte() > parent.node.start_byte()
         && child.node.end_byte() <= parent.node.end_byte();
     let by_parent = child
@@ -626,7 +631,9 @@ fn module_body(module: Node) -> Option<Node> {
 /// Role assignments grant roles to identities created in this deployment: `principalId` is
 /// `<identity>.properties.principalId` of a user-assigned identity declared here, or
 /// `<resource>.identity.principalId` of a resource declared here with a system-assigned identity; never
-/// a parameter or a literal. Each role assignment carries a comment saying why it is needed.
+/// a parameter or a literal, with one exception: the deploying user (`deployerPrincipalId`, see
+/// [`crate::deploy::check_deployer_assignment`]). Each role assignment carries a comment saying why it is
+/// needed.
 pub fn check_role_assignments(file: &BicepFile) -> Vec<String> {
     let resources = file.resources();
     let params = file.parameters();
@@ -647,6 +654,15 @@ pub fn check_role_assignments(file: &BicepFile) -> Vec<String> {
             continue;
         };
         let text = file.text(principal).to_string();
+        if principal.kind() == "identifier"
+            && text == crate::deploy::DEPLOYER_PARAM
+            && params.contains_key(&text)
+        {
+            findings.extend(crate::deploy::check_deployer_assignment(
+                file, ra, &resources,
+            ));
+            continue;
+        }
         let ok = if principal.kind() != "member_expression" {
             false
         } else if let Some(sym) = text.strip_suffix(".properties.principalId") {

@@ -6,7 +6,9 @@
 //! findings (`path:line: message`); an empty list means the property holds.
 
 pub mod bicep;
+pub mod deploy;
 pub mod policy;
+pub mod types;
 
 use std::path::{Path, PathBuf};
 

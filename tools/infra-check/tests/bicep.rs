@@ -199,7 +199,7 @@ fn every_role_assignment_grants_to_an_identity_created_here_and_says_why() {
                 .count()
         })
         .sum();
-    assert_eq!(count, 7, "APIM: OpenAI User + Event Hubs Data Sender; Function: Receiver, Blob Owner, Queue, Table, Metrics Publisher");
+    assert_eq!(count, 10, "APIM: OpenAI User + Event Hubs Data Sender; Function: Receiver, Blob Owner, Queue, Table, Metrics Publisher; deployer: ledger reader + two Log Analytics Readers");
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn the_function_app_sets_every_setting_the_handler_and_function_json_read() {
         "CHARGEBACK_RECORD_NON_BILLABLE",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-        "FUNCTIONS_WORKER_RUNTIME",
+        "CHARGEBACK_PRICE_SHEET",
     ] {
         assert!(
             keys.contains(name),
@@ -474,8 +474,8 @@ fn the_function_app_sets_every_setting_the_handler_and_function_json_read() {
             );
         }
     }
-    // Flex Consumption runs the custom handler through functionAppConfig.runtime (the Flex branch of the
-    // plan-type conditional); Elastic Premium through FUNCTIONS_WORKER_RUNTIME=custom.
+    // Flex Consumption runs the custom handler through functionAppConfig.runtime; it rejects
+    // FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION as app settings.
     let site = func
         .resources()
         .into_iter()
@@ -484,18 +484,21 @@ fn the_function_app_sets_every_setting_the_handler_and_function_json_read() {
     let config = func
         .get_path(site.body.unwrap(), "properties.functionAppConfig")
         .expect("functionAppConfig");
-    assert_eq!(config.kind(), "ternary_expression");
-    let flex = config
-        .child_by_field_name("consequence")
-        .expect("Flex branch");
-    let runtime = |path: &str| func.get_path(flex, path).and_then(|n| func.literal(n));
+    assert_eq!(config.kind(), "object");
+    let runtime = |path: &str| func.get_path(config, path).and_then(|n| func.literal(n));
     assert_eq!(runtime("runtime.name").as_deref(), Some("custom"));
     assert_eq!(runtime("runtime.version").as_deref(), Some("1.0"));
     assert_eq!(
         runtime("deployment.storage.authentication.type").as_deref(),
         Some("UserAssignedIdentity")
     );
-    assert!(func.src.contains("FUNCTIONS_WORKER_RUNTIME: 'custom'"));
+    for banned in [
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+    ] {
+        assert!(!keys.contains(banned), "a Flex app must not set {banned}");
+    }
 }
 
 #[test]
