@@ -8,7 +8,10 @@ the Functions package (host.json, ChargebackEventHubTrigger/function.json, charg
 On Linux (including WSL) it runs cargo build with musl-gcc as the C compiler for the musl target. On Windows
 and macOS it needs cargo-zigbuild and zig to cross-compile. Windows file systems have no execute bit, so a
 package staged on Windows may lose it; build from WSL or Linux when possible (the bash hook is used there).
-Env: CHARGEBACK_PACKAGE_DIR (default <repo>/dist/package), CARGO_TARGET_DIR (default <repo>/target).
+Env: CHARGEBACK_PACKAGE_DIR (default <repo>/dist/package), CARGO_TARGET_DIR (default <repo>/target),
+CHARGEBACK_PRICE_SHEET_FILE (default azure-openai-usd.json). Every prices/*.json is staged in prices/; if the
+configured sheet is missing but the older azure-openai-global-standard-usd.json exists, that one is staged
+under the configured name, so the app setting CHARGEBACK_PRICE_SHEET always resolves.
 #>
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -63,6 +66,22 @@ if (-not $IsWindows) {
     if ($LASTEXITCODE -ne 0) { throw "chmod failed on $staged" }
 } else {
     Write-Warning 'staged on Windows: the zip may not carry the execute bit of chargeback; prefer WSL'
+}
+
+$sheet = if ($env:CHARGEBACK_PRICE_SHEET_FILE) { $env:CHARGEBACK_PRICE_SHEET_FILE } else { 'azure-openai-usd.json' }
+$legacy = 'azure-openai-global-standard-usd.json'
+$sheets = @(Get-ChildItem -File -Path (Join-Path $root 'prices') -Filter '*.json')
+if ($sheets.Count -eq 0) { throw "no price sheet in $(Join-Path $root 'prices')" }
+$pricesOut = Join-Path $out 'prices'
+New-Item -ItemType Directory -Force -Path $pricesOut | Out-Null
+foreach ($file in $sheets) { Copy-Item $file.FullName (Join-Path $pricesOut $file.Name) }
+if (-not (Test-Path (Join-Path $pricesOut $sheet))) {
+    if (Test-Path (Join-Path $pricesOut $legacy)) {
+        Write-Host "package: prices/$sheet not found; staging prices/$legacy as prices/$sheet"
+        Copy-Item (Join-Path $pricesOut $legacy) (Join-Path $pricesOut $sheet)
+    } else {
+        throw "prices/$sheet not found; set CHARGEBACK_PRICE_SHEET_FILE to one of: $($sheets.Name -join ', ')"
+    }
 }
 
 Write-Host "package: staged $out"

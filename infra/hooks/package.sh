@@ -4,8 +4,11 @@
 #   <dist>/host.json
 #   <dist>/ChargebackEventHubTrigger/function.json
 #   <dist>/chargeback            (mode 0755)
+#   <dist>/prices/*.json         (every price sheet of prices/; the app setting CHARGEBACK_PRICE_SHEET is
+#                                 prices/$CHARGEBACK_PRICE_SHEET_FILE)
 # Env: CHARGEBACK_PACKAGE_DIR (default <repo>/dist/package, must match `dist` in azure.yaml),
-#      CARGO_TARGET_DIR (default <repo>/target).
+#      CARGO_TARGET_DIR (default <repo>/target),
+#      CHARGEBACK_PRICE_SHEET_FILE (default azure-openai-usd.json, the priceSheetFile parameter's default).
 # Linux needs musl-tools (musl-gcc) for the C parts of ring; on macOS, install cargo-zigbuild and zig.
 set -euo pipefail
 
@@ -53,6 +56,29 @@ mkdir -p "$out/ChargebackEventHubTrigger"
 cp "$root/host.json" "$out/host.json"
 cp "$root/ChargebackEventHubTrigger/function.json" "$out/ChargebackEventHubTrigger/function.json"
 install -m 0755 "$binary" "$out/chargeback"
+
+# The price sheet the app setting names. If the configured file is missing but the older sheet is there,
+# the older one is staged under the configured name too, so CHARGEBACK_PRICE_SHEET always resolves.
+sheet="${CHARGEBACK_PRICE_SHEET_FILE:-azure-openai-usd.json}"
+legacy="azure-openai-global-standard-usd.json"
+shopt -s nullglob
+sheets=("$root"/prices/*.json)
+shopt -u nullglob
+[ "${#sheets[@]}" -gt 0 ] || {
+  echo "package: no price sheet in $root/prices" >&2
+  exit 1
+}
+mkdir -p "$out/prices"
+cp "${sheets[@]}" "$out/prices/"
+if [ ! -f "$out/prices/$sheet" ]; then
+  if [ -f "$out/prices/$legacy" ]; then
+    echo "package: prices/$sheet not found; staging prices/$legacy as prices/$sheet"
+    cp "$out/prices/$legacy" "$out/prices/$sheet"
+  else
+    echo "package: prices/$sheet not found; set CHARGEBACK_PRICE_SHEET_FILE to one of: $(cd "$root/prices" && echo ./*.json)" >&2
+    exit 1
+  fi
+fi
 
 echo "package: staged $out"
 (cd "$out" && find . -type f | sort)
