@@ -76,6 +76,52 @@ fn the_openapi_spec_covers_the_inference_operations_on_a_current_ga_version() {
     );
 }
 
+/// Every route the API policy and the handler handle is an operation of the imported spec (APIM answers
+/// 404 for anything else): the dated deployment routes, the v1 routes (deployment = the body's model), and
+/// retrieving / deleting a stored response (not inference: the handler never bills GET or DELETE).
+#[test]
+fn the_openapi_spec_has_the_v1_routes_and_get_and_delete_on_stored_responses() {
+    let spec = json("infra/specs/azure-openai-inference.json");
+    let paths = spec["paths"].as_object().unwrap();
+    for (path, methods) in [
+        (
+            "/deployments/{deployment-id}/chat/completions",
+            &["post"][..],
+        ),
+        ("/deployments/{deployment-id}/completions", &["post"]),
+        ("/deployments/{deployment-id}/embeddings", &["post"]),
+        ("/responses", &["post"]),
+        ("/responses/{response-id}", &["get", "delete"]),
+        ("/v1/chat/completions", &["post"]),
+        ("/v1/completions", &["post"]),
+        ("/v1/embeddings", &["post"]),
+        ("/v1/responses", &["post"]),
+        ("/v1/responses/{response-id}", &["get", "delete"]),
+    ] {
+        let item = paths
+            .get(path)
+            .unwrap_or_else(|| panic!("the spec lacks {path}, so APIM answers 404 for it"));
+        for method in methods {
+            assert!(
+                item.get(*method).is_some(),
+                "the spec lacks {} {path}",
+                method.to_uppercase()
+            );
+        }
+        // v1 routes take no api-version; the dated ones require it.
+        let params = serde_json::to_string(&item).unwrap();
+        assert_eq!(
+            params.contains("#/components/parameters/apiVersion"),
+            !path.starts_with("/v1/"),
+            "{path}: api-version"
+        );
+    }
+    // The policy's v1 test and the handler's route reader agree with these paths.
+    let policy =
+        std::fs::read_to_string(repo_root().join("infra/policies/openai-api.policy.xml")).unwrap();
+    assert!(policy.contains("/openai/v1/"));
+}
+
 #[test]
 fn the_workbook_charts_tokens_and_cost_per_consumer_and_model() {
     let wb = json("infra/workbooks/chargeback.workbook.json");

@@ -258,10 +258,7 @@ fn the_api_policy_authenticates_with_managed_identity_and_injects_stream_usage()
         .descendants()
         .find(|n| n.has_tag_name("set-body"))
         .expect("set-body");
-    assert!(body
-        .text()
-        .unwrap_or("")
-        .contains("new JProperty(\"include_usage\", true)"));
+    assert!(body.text().unwrap_or("").contains("include_usage"));
     // The subscription key header is dropped before forwarding.
     assert!(inbound.descendants().any(|n| n.has_tag_name("set-header")
         && n.attribute("name") == Some("api-key")
@@ -309,4 +306,91 @@ fn the_token_limit_is_optional_and_off_by_default() {
     assert!(apim
         .src
         .contains("value: tokensPerMinuteLimit > 0 ? 'true' : 'false'"));
+}
+
+/// The set-body expression of the stream-usage injection.
+fn injection_expression() -> String {
+    let xml = read("infra/policies/openai-api.policy.xml");
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let body = doc
+        .descendants()
+        .find(|n| n.has_tag_name("set-body"))
+        .expect("set-body");
+    body.text().unwrap_or("").to_string()
+}
+
+/// The C# string literal the expression inserts, unescaped (`"\"a\":1,"` -> `"a":1,`).
+fn inserted_text(expression: &str) -> String {
+    let start = expression.find("+ \"").expect("a string literal after +") + 3;
+    let rest = &expression[start..];
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            '"' => break,
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A model of the expression: `body.Substring(0, open + 1) + inserted + body.Substring(open + 1)` with
+/// `open = body.IndexOf('{')`. The C# itself is not executed here (no APIM or .NET runtime); the test
+/// checks that the expression has this shape and that the shape keeps the client's bytes.
+fn inject(body: &str, inserted: &str) -> String {
+    let open = body.find('{').expect("a JSON object");
+    format!("{}{inserted}{}", &body[..=open], &body[open + 1..])
+}
+
+#[test]
+fn the_usage_injection_inserts_text_and_never_re_serialises_the_client_body() {
+    let expression = injection_expression();
+    for banned in [
+        "JObject",
+        "JToken",
+        "ToString(",
+        "JsonConvert",
+        "Formatting",
+    ] {
+        assert!(
+            !expression.contains(banned),
+            "the injection re-serialises the body ({banned}): {expression}"
+        );
+    }
+    let compact: String = expression.split_whitespace().collect();
+    assert!(
+        compact.contains("intopen=body.IndexOf('{');"),
+        "{expression}"
+    );
+    assert!(
+        compact.contains("returnbody.Substring(0,open+1)+\"")
+            && compact.contains("+body.Substring(open+1);}"),
+        "{expression}"
+    );
+    assert_eq!(
+        inserted_text(&expression),
+        "\"stream_options\":{\"include_usage\":true},"
+    );
+}
+
+#[test]
+fn the_modelled_injection_keeps_date_like_strings_and_every_other_byte_of_the_body() {
+    let inserted = inserted_text(&injection_expression());
+    let bodies = [
+        r#"{"stream":true,"messages":[{"role":"user","content":"2024-10-21T08:00:00Z"}]}"#,
+        "  \n{\n  \"messages\": [{\"role\": \"user\", \"content\": \"due 2025-01-31\"}],\n  \"stream\": true,\n  \"metadata\": {\"at\": \"2024-02-29T23:59:59.9999999+01:00\"}\n}",
+        r#"{"model":"gpt-4o","stream":true,"temperature":1.0e0,"n":1,"user":"\u00e9t\u00e9","messages":[{"role":"user","content":"{not json}"}]}"#,
+    ];
+    for body in bodies {
+        let out = inject(body, &inserted);
+        // The client's bytes are all there, in order, unchanged.
+        assert_eq!(out.replacen(&inserted, "", 1), body);
+        let before: serde_json::Value = serde_json::from_str(body).unwrap();
+        let mut after: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+        assert_eq!(after["stream_options"]["include_usage"], true);
+        after.as_object_mut().unwrap().remove("stream_options");
+        assert_eq!(after, before, "the client's values changed");
+    }
 }
