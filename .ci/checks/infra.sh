@@ -3,13 +3,19 @@
 # ran the tree-sitter / XML checks of tools/infra-check):
 #   1. bash -n and shellcheck on every .sh in the repository (target/ and .git/ excluded);
 #   2. the .sh test scripts against the local mock gateway (path, api-version, headers, body, stream on/off);
-#   3. the azd package hook (bash form): musl release build of `chargeback` and the staged package layout.
+#   3. the azd package hook (bash form): musl release build of `chargeback` and the staged package layout,
+#      price sheets included (CHARGEBACK_PRICE_SHEET points at prices/<priceSheetFile>).
+# The deploy hooks against fake az/azd run in `cargo test` (tools/infra-check/tests/hooks.rs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$(pwd)"
 
 echo "infra: bash -n + shellcheck"
-mapfile -t scripts < <(find . -name '*.sh' -not -path '*/target/*' -not -path './.git/*' -not -path './dist/*' | sort)
+mapfile -t scripts < <(
+  find . -name '*.sh' -not -path '*/target/*' -not -path './.git/*' -not -path './dist/*' | sort
+  # The fake az / azd of the hook tests have no extension.
+  find ./tools/infra-check/tests/hooks/fake-bin -type f | sort
+)
 [ "${#scripts[@]}" -gt 0 ] || {
   echo "infra: no shell scripts found" >&2
   exit 1
@@ -51,6 +57,16 @@ fail() {
 [ -f "$pkg/chargeback" ] || fail "chargeback missing at the package root"
 [ -x "$pkg/chargeback" ] || fail "chargeback has no execute bit"
 cmp -s "$pkg/host.json" "$root/host.json" || fail "staged host.json differs from the repository's"
+# The price sheet the app setting names (prices/<priceSheetFile>, default of main.bicep) is staged, and
+# every sheet of prices/ with it.
+sheet="$(sed -n "s/^param priceSheetFile string = '\(.*\)'$/\1/p" "$root/infra/main.bicep")"
+[ -n "$sheet" ] || fail "main.bicep has no priceSheetFile default"
+[ -f "$pkg/prices/$sheet" ] || fail "prices/$sheet (CHARGEBACK_PRICE_SHEET) is not in the package"
+for f in "$root"/prices/*.json; do
+  cmp -s "$f" "$pkg/prices/$(basename "$f")" || fail "prices/$(basename "$f") is not staged as is"
+done
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$pkg/prices/$sheet" || fail "prices/$sheet is not JSON"
+echo "infra: price sheet prices/$sheet staged"
 cmp -s "$pkg/ChargebackEventHubTrigger/function.json" "$root/ChargebackEventHubTrigger/function.json" ||
   fail "staged function.json differs from the repository's"
 python3 - "$pkg" <<'PY'

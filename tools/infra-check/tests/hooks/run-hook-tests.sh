@@ -168,6 +168,39 @@ grep -q "listSecrets" "$FAKE_STATE/calls" && fail "onboard-consumer read the key
 (cd "$project" && ./test-scripts/onboard-consumer.sh --team 'bad name' >/dev/null 2>&1) &&
   fail "onboard-consumer accepted a bad team name" || pass "onboard-consumer rejects a team name that is not an id"
 
+# 9. The package hook stages every price sheet, and the configured one even where only the older file
+#    exists (a stub cargo "builds" the binary; the real build runs in .ci/checks/infra.sh).
+buildstub="$work/buildstub"
+mkdir -p "$buildstub"
+cat >"$buildstub/cargo" <<'STUB'
+#!/bin/sh
+mkdir -p "$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release"
+printf 'ELF' >"$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release/chargeback"
+STUB
+printf '#!/bin/sh\necho x86_64-unknown-linux-musl\n' >"$buildstub/rustup"
+chmod +x "$buildstub/cargo" "$buildstub/rustup"
+for layout in current legacy; do
+  rm -rf "$project/prices" "$work/pkg"
+  mkdir -p "$project/prices"
+  cp "$repo/host.json" "$project/"
+  mkdir -p "$project/ChargebackEventHubTrigger"
+  cp "$repo/ChargebackEventHubTrigger/function.json" "$project/ChargebackEventHubTrigger/"
+  if [ "$layout" = "current" ]; then
+    echo '{"v":2}' >"$project/prices/azure-openai-usd.json"
+  fi
+  echo '{"v":1}' >"$project/prices/azure-openai-global-standard-usd.json"
+  if PATH="$buildstub:$PATH" CARGO_TARGET_DIR="$work/target" CHARGEBACK_PACKAGE_DIR="$work/pkg" \
+    bash "$project/infra/hooks/package.sh" >"$work/out" 2>&1 &&
+    [ -f "$work/pkg/prices/azure-openai-usd.json" ] && [ -f "$work/pkg/prices/azure-openai-global-standard-usd.json" ]; then
+    want='{"v":2}'
+    [ "$layout" = "legacy" ] && want='{"v":1}'
+    [ "$(cat "$work/pkg/prices/azure-openai-usd.json")" = "$want" ] &&
+      pass "package stages the price sheets ($layout layout)" || fail "wrong sheet staged ($layout)"
+  else
+    fail "package ($layout): $(cat "$work/out")"
+  fi
+done
+
 if [ "$fails" -gt 0 ]; then
   echo "hook-tests: $fails failure(s)" >&2
   exit 1
