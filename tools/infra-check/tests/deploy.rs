@@ -317,3 +317,74 @@ fn every_parameter_of_main_is_in_main_parameters_json_with_an_azd_env_name() {
         );
     }
 }
+
+/// The README's deploy section, between its markers.
+fn readme_deploy_section() -> String {
+    let readme = read("README.md");
+    let start = readme
+        .find("<!-- deploy:start -->")
+        .expect("deploy:start marker");
+    let end = readme
+        .find("<!-- deploy:end -->")
+        .expect("deploy:end marker");
+    readme[start..end].to_string()
+}
+
+#[test]
+fn the_readme_states_what_azd_needs_before_and_does_during_up() {
+    let section = readme_deploy_section();
+    for fact in [
+        // azd refuses language: custom without the alpha feature, before any hook.
+        "azd config set alpha.language.custom on",
+        "./infra/hooks/preflight.sh",
+        // Flex Consumption's VNet integration needs Microsoft.App.
+        "**`Microsoft.App` included**",
+        // package (the Rust build) runs before or alongside provision, deploy after both.
+        "the Rust build starts before or alongside the provisioning",
+        // an existing group is referenced, its tags kept.
+        "its tags and everything else about it stay as they",
+        // v2 tiers take no cipher settings.
+        "cipher settings are not supported on v2 tiers",
+        "DEPLOY_FROM_VNET",
+        "./infra/hooks/scm-access.sh close",
+        "chargeback report",
+        "kusto/cost-per-consumer-per-month.kql",
+        "azd down --purge",
+        "### What it costs per month at the defaults",
+        "as of 2026-12-01",
+        "**How long:**",
+        "The policy C# is not executed here",
+    ] {
+        assert!(
+            section.contains(fact),
+            "the README deploy section does not say: {fact}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_options_table_and_main_parameters_json_name_the_same_azd_variables() {
+    let section = readme_deploy_section();
+    let params: serde_json::Value =
+        serde_json::from_str(&read("infra/main.parameters.json")).unwrap();
+    let main = file("infra/main.bicep");
+    for (name, value) in params["parameters"].as_object().unwrap() {
+        let value = value["value"].as_str().unwrap_or("");
+        let var = value
+            .trim_start_matches("${")
+            .split(['=', '}'])
+            .next()
+            .unwrap_or("");
+        if matches!(var, "AZURE_ENV_NAME" | "AZURE_LOCATION") {
+            continue;
+        }
+        assert!(
+            section.contains(&format!("`{var}`")) && section.contains(&format!("`{name}`")),
+            "the README options table lacks {var} / {name}"
+        );
+        assert!(
+            main.parameters().contains_key(name),
+            "{name} is not a parameter of main.bicep"
+        );
+    }
+}
