@@ -211,6 +211,8 @@ module functionApp 'modules/function-app.bicep' = {
     consumerGroupName: eventHub.outputs.consumerGroupName
     appInsightsName: monitoring.outputs.appInsightsName
     deploymentModels: join(map(openAiDeployments, d => '${d.name}=${d.model.name}'), ',')
+    // The deployments created above, with the SKU that decides their meter (GlobalStandard, Standard, ...).
+    deploymentSkus: join(map(openAiDeployments, d => '${d.name}=${d.model.name}:${d.sku.name}'), ',')
     recordNonBillable: recordNonBillable
     priceSheetPath: 'prices/${priceSheetFile}'
   }

@@ -23,8 +23,18 @@ function Test-Azd {
     $m = [regex]::Match($text, '\d+\.\d+\.\d+')
     if (-not $m.Success -or [version]$m.Value -lt [version]'1.20.0') { Fail "azd $($m.Value) is older than 1.20.0 (language: custom)" 'update azd: https://aka.ms/azd-install' }
     else { Ok "azd $($m.Value)" }
-    $config = ((& azd config get alpha.language.custom 2>$null) -join '').Trim().Trim('"')
-    if ($config -eq 'on' -or $env:AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM -eq 'true') { Ok 'azd alpha feature language.custom is on' }
+    # As azd decides (pkg/alpha): the environment variable wins when it parses as a bool, else alpha.all or
+    # alpha.language.custom in azd's config.
+    $flag = $env:AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM
+    $enabled = $null
+    if ($flag -in @('1', 't', 'T', 'true', 'TRUE', 'True')) { $enabled = $true }
+    elseif ($flag -in @('0', 'f', 'F', 'false', 'FALSE', 'False')) { $enabled = $false }
+    if ($null -eq $enabled) {
+        $all = ((& azd config get alpha.all 2>$null) -join '').Trim().Trim('"')
+        $config = ((& azd config get alpha.language.custom 2>$null) -join '').Trim().Trim('"')
+        $enabled = ($all -eq 'on' -or $config -eq 'on')
+    }
+    if ($enabled) { Ok 'azd alpha feature language.custom is on' }
     else { Fail "azd alpha feature language.custom is off: azd refuses azure.yaml's 'language: custom' before any hook runs" 'azd config set alpha.language.custom on' }
     & azd auth login --check-status *> $null
     if ($LASTEXITCODE -eq 0) { Ok 'azd is logged in' } else { Fail 'azd is not logged in' 'azd auth login' }

@@ -41,9 +41,19 @@ check_azd() {
   else
     ok "azd $version"
   fi
-  local flag="${AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM:-}" config
-  config="$(azd config get alpha.language.custom 2>/dev/null | tr -d '"[:space:]')"
-  if [ "$config" = "on" ] || [ "$flag" = "true" ]; then
+  # As azd decides (pkg/alpha): the environment variable wins when it parses as a bool, else alpha.all or
+  # alpha.language.custom in azd's config.
+  local enabled="" all config
+  case "${AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM:-}" in
+    1 | t | T | true | TRUE | True) enabled=yes ;;
+    0 | f | F | false | FALSE | False) enabled=no ;;
+  esac
+  if [ -z "$enabled" ]; then
+    all="$(azd config get alpha.all 2>/dev/null | tr -d '"[:space:]')"
+    config="$(azd config get alpha.language.custom 2>/dev/null | tr -d '"[:space:]')"
+    if [ "$all" = "on" ] || [ "$config" = "on" ]; then enabled=yes; fi
+  fi
+  if [ "$enabled" = "yes" ]; then
     ok "azd alpha feature language.custom is on"
   else
     fail "azd alpha feature language.custom is off: azd refuses azure.yaml's 'language: custom' before any hook runs" \

@@ -36,9 +36,12 @@ function Close-Opening {
         Write-Host "scm-access: removing the SCM rule $rule of $app"
         Invoke-Az functionapp config access-restriction remove -g $rg -n $app --rule-name $rule --scm-site true -o none
     }
-    Invoke-Az resource update -g $rg -n $app --resource-type Microsoft.Web/sites --set properties.publicNetworkAccess=Disabled -o none
     $now = Invoke-Az resource show -g $rg -n $app --resource-type Microsoft.Web/sites --query properties.publicNetworkAccess -o tsv
-    if ($now -ne 'Disabled') { throw "$app still reports publicNetworkAccess=$now" }
+    if ($now -ne 'Disabled') {
+        Invoke-Az resource update -g $rg -n $app --resource-type Microsoft.Web/sites --set properties.publicNetworkAccess=Disabled -o none
+        $now = Invoke-Az resource show -g $rg -n $app --resource-type Microsoft.Web/sites --query properties.publicNetworkAccess -o tsv
+        if ($now -ne 'Disabled') { throw "$app still reports publicNetworkAccess=$now" }
+    }
     Remove-Item -Force -ErrorAction SilentlyContinue $marker
     Write-Host "scm-access: $app is private again (publicNetworkAccess Disabled, no SCM rule)"
 }

@@ -54,12 +54,16 @@ close_opening() {
     az functionapp config access-restriction remove -g "$rg" -n "$app" --rule-name "$RULE" --scm-site true -o none ||
       hook_die "could not remove the SCM rule $RULE of $app; remove it in the portal (Networking > Access restriction)"
   fi
-  az resource update -g "$rg" -n "$app" --resource-type Microsoft.Web/sites \
-    --set properties.publicNetworkAccess=Disabled -o none ||
-    hook_die "could not disable public network access of $app: run az resource update -g $rg -n $app --resource-type Microsoft.Web/sites --set properties.publicNetworkAccess=Disabled"
   local now
-  now="$(az resource show -g "$rg" -n "$app" --resource-type Microsoft.Web/sites --query properties.publicNetworkAccess -o tsv)"
-  [ "$now" = "Disabled" ] || hook_die "$app still reports publicNetworkAccess=$now"
+  now="$(az resource show -g "$rg" -n "$app" --resource-type Microsoft.Web/sites --query properties.publicNetworkAccess -o tsv)" ||
+    hook_die "cannot read publicNetworkAccess of $app"
+  if [ "$now" != "Disabled" ]; then
+    az resource update -g "$rg" -n "$app" --resource-type Microsoft.Web/sites \
+      --set properties.publicNetworkAccess=Disabled -o none ||
+      hook_die "could not disable public network access of $app: run az resource update -g $rg -n $app --resource-type Microsoft.Web/sites --set properties.publicNetworkAccess=Disabled"
+    now="$(az resource show -g "$rg" -n "$app" --resource-type Microsoft.Web/sites --query properties.publicNetworkAccess -o tsv)"
+    [ "$now" = "Disabled" ] || hook_die "$app still reports publicNetworkAccess=$now"
+  fi
   rm -f "$marker"
   echo "scm-access: $app is private again (publicNetworkAccess Disabled, no SCM rule)"
 }

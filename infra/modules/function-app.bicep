@@ -8,7 +8,7 @@
 // (infra/hooks/scm-access.sh open) turns public access on with one SCM-only Allow rule for the deployer's
 // address and the postdeploy hook closes it again; with deployFromVnet the hooks never open anything. The
 // restrictions below are what keeps the main site closed while the SCM opening exists.
-// (Elastic Premium was dropped: see the README, "Why Flex Consumption only".)
+// (Elastic Premium was dropped: see the README, "Why only StandardV2 and Flex Consumption", and docs/deploy.md.)
 
 param name string
 param planName string
@@ -39,6 +39,9 @@ param deploymentModels string
 
 @description('CHARGEBACK_PRICE_SHEET: path of the price sheet inside the package (the package hook stages prices/).')
 param priceSheetPath string = 'prices/azure-openai-usd.json'
+
+@description('CHARGEBACK_DEPLOYMENTS: deployment=model:skuName pairs, comma separated (the meter each deployment is priced on).')
+param deploymentSkus string = ''
 
 @description('CHARGEBACK_RECORD_NON_BILLABLE.')
 param recordNonBillable bool = false
@@ -169,6 +172,7 @@ var appSettings = {
   CHARGEBACK_LEDGER_CONTAINER: ledgerContainerName
   CHARGEBACK_DEADLETTER_CONTAINER: deadLetterContainerName
   CHARGEBACK_DEPLOYMENT_MODELS: deploymentModels
+  CHARGEBACK_DEPLOYMENTS: deploymentSkus
   CHARGEBACK_RECORD_NON_BILLABLE: string(recordNonBillable)
   CHARGEBACK_PRICE_SHEET: priceSheetPath
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString

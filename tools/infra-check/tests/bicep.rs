@@ -514,3 +514,24 @@ fn every_file_bicep_loads_exists() {
         }
     }
 }
+
+#[test]
+fn the_function_app_is_told_each_deployments_model_and_sku_from_the_deployments_it_creates() {
+    let func = file("infra/modules/function-app.bicep");
+    assert!(func
+        .src
+        .contains("CHARGEBACK_DEPLOYMENTS: deploymentSkus"));
+    let main = file("infra/main.bicep");
+    let module = main
+        .all_nodes("module_declaration")
+        .into_iter()
+        .find(|m| main.text(*m).contains("'modules/function-app.bicep'"))
+        .expect("the function-app module call");
+    let text: String = main.text(module).split_whitespace().collect();
+    // name=model:skuName for each entry of the same array the OpenAI module deploys.
+    assert!(
+        text.contains("deploymentSkus:join(map(openAiDeployments,d=>'${d.name}=${d.model.name}:${d.sku.name}'),',')"),
+        "{text}"
+    );
+    assert!(main.src.contains("deployments: openAiDeployments"));
+}

@@ -137,6 +137,12 @@ for fix in "azd config set alpha.language.custom on" "az provider register --nam
   grep -qF "fix: $fix" "$work/out" && pass "preflight prints: $fix" || fail "preflight did not print '$fix': $(cat "$work/out")"
 done
 fresh
+AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=false \
+  bash -c "cd '$project' && set -a && . '$FAKE_STATE/azd-env' && set +a && ./infra/hooks/preflight.sh" >"$work/out" 2>&1 &&
+  fail "preflight passed with AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=false (azd lets the variable win over its config)"
+grep -qF "fix: azd config set alpha.language.custom on" "$work/out" &&
+  pass "preflight follows azd: the environment variable wins over the config" || fail "env override: $(cat "$work/out")"
+fresh
 (cd "$project" && set -a && . "$FAKE_STATE/azd-env" && set +a && ./infra/hooks/preflight.sh >"$work/out" 2>&1) &&
   grep -q "all checks passed" "$work/out" && pass "preflight passes on a ready machine" || fail "preflight: $(cat "$work/out")"
 
