@@ -106,6 +106,10 @@ deployments() {
     printf '%s\n' "gpt-4o 2024-11-20 GlobalStandard 30" "text-embedding-3-small 1 Standard 30"
     return
   fi
+  if ! command -v python3 >/dev/null 2>&1; then
+    warn "python3 is needed to read OPENAI_DEPLOYMENTS: model checks skipped" >&2
+    return
+  fi
   printf '%s' "$json" | python3 -c 'import json, sys
 for d in json.load(sys.stdin):
     print(d["model"]["name"], d["model"]["version"], d["sku"]["name"], d["sku"]["capacity"])'

@@ -518,9 +518,7 @@ fn every_file_bicep_loads_exists() {
 #[test]
 fn the_function_app_is_told_each_deployments_model_and_sku_from_the_deployments_it_creates() {
     let func = file("infra/modules/function-app.bicep");
-    assert!(func
-        .src
-        .contains("CHARGEBACK_DEPLOYMENTS: deploymentSkus"));
+    assert!(func.src.contains("CHARGEBACK_DEPLOYMENTS: deploymentSkus"));
     let main = file("infra/main.bicep");
     let module = main
         .all_nodes("module_declaration")
