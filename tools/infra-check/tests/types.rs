@@ -152,3 +152,23 @@ fn nested_children_inherit_the_parent_api_version_and_are_checked() {
         "{findings:?}"
     );
 }
+
+#[test]
+fn typos_inside_array_items_and_for_bodies_are_found() {
+    let Some(index) = index() else { return };
+    let f = snippet("param zones array\nresource nsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {\n  name: 'nsg'\n  location: 'x'\n  properties: {\n    securityRules: [\n      {\n        name: 'a'\n        properties: {\n          priority: 100\n          direction: 'Inbound'\n          acess: 'Allow'\n          protocol: 'Tcp'\n        }\n      }\n    ]\n  }\n}\nresource pe 'Microsoft.Network/privateEndpoints@2024-05-01' existing = {\n  name: 'pe'\n  resource group 'privateDnsZoneGroups' = {\n    name: 'default'\n    properties: {\n      privateDnsZoneConfigs: [\n        for (zone, i) in zones: {\n          name: 'zone-${i}'\n          properties: { privateDnsZoneIdd: zone }\n        }\n      ]\n    }\n  }\n}\n");
+    let findings = types::check_file(&index, &f);
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|m| m.contains("securityRules[].properties.acess")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|m| m.contains("privateDnsZoneConfigs[].properties.privateDnsZoneIdd")),
+        "{findings:?}"
+    );
+}
