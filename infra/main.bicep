@@ -83,6 +83,15 @@ param entraAudience string = 'api://aoai-chargeback'
 @description('Write zero-token rows for non-billable calls (CHARGEBACK_RECORD_NON_BILLABLE).')
 param recordNonBillable bool = false
 
+@description('EVENTHUB_CAPTURE_ENABLED: Event Hubs Capture of the APIM log hub to the private container chargeback-capture (Avro), for `chargeback replay`. Turns the storage account from public access Disabled to Enabled + default Deny + the trusted-service bypass only (docs/deploy.md). Default false.')
+param captureEnabled bool = false
+
+@description('CHARGEBACK_BUDGETS: budget alerts, JSON array [{"consumer": "<APIM subscription id>", "monthlyAmount": "500", "currency": "USD", "thresholds": [50, 80, 100]}]. Alerts are created only with alertEmail set.')
+param budgets array = []
+
+@description('CHARGEBACK_ALERT_EMAIL: the address budget alerts are e-mailed to; empty creates no alert.')
+param alertEmail string = ''
+
 var abbrs = {
   resourceGroup: 'rg-'
   vnet: 'vnet-'
@@ -104,6 +113,8 @@ var functionAppName = '${abbrs.functionApp}chargeback-${resourceToken}'
 
 var rgName = !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourceGroup}chargeback-${environmentName}'
 var deployer = deployerPrincipalType == 'User' ? deployerPrincipalId : ''
+// The private container Event Hubs Capture writes to (with captureEnabled).
+var captureContainerName = 'chargeback-capture'
 
 // Created only when no existing group is named; an existing group is never redeployed (its tags stay).
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = if (empty(resourceGroupName)) {
@@ -152,6 +163,9 @@ module eventHub 'modules/eventhub.bicep' = {
     partitionCount: 4
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     eventHubDnsZoneId: network.outputs.eventHubDnsZoneId
+    captureEnabled: captureEnabled
+    storageAccountName: storage.outputs.name
+    captureContainerName: captureContainerName
   }
 }
 
@@ -170,6 +184,8 @@ module storage 'modules/storage.bicep' = {
     queueDnsZoneId: network.outputs.queueDnsZoneId
     tableDnsZoneId: network.outputs.tableDnsZoneId
     deployerPrincipalId: deployer
+    captureEnabled: captureEnabled
+    captureContainerName: captureContainerName
   }
 }
 
@@ -186,6 +202,21 @@ module monitoring 'modules/monitoring.bicep' = {
     monitorDnsZoneIds: network.outputs.monitorDnsZoneIds
     publicQueryAccess: publicQueryAccess
     deployerPrincipalId: deployer
+  }
+}
+
+// Budget alerts only when there is a budget and someone to tell.
+module budgetAlerts 'modules/budget-alerts.bicep' = if (!empty(budgets) && !empty(alertEmail)) {
+  name: 'budget-alerts'
+  scope: resourceGroup(rgName)
+  params: {
+    location: location
+    tags: tags
+    appInsightsName: monitoring.outputs.appInsightsName
+    budgets: budgets
+    alertEmail: alertEmail
+    actionGroupName: 'ag-chargeback-budgets-${resourceToken}'
+    identityName: '${abbrs.identity}alerts-${resourceToken}'
   }
 }
 
@@ -262,5 +293,8 @@ output APIM_GATEWAY_LOCKED bool = apimPrivateGateway
 output APIM_PRIVATE_GATEWAY bool = apimPrivateGateway
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output LEDGER_CONTAINER string = storage.outputs.ledgerContainerName
+// Read by test-scripts/ledger-access.sh: with Capture the account closes to its trusted-service form.
+output EVENTHUB_CAPTURE_ENABLED bool = captureEnabled
+output CAPTURE_CONTAINER string = storage.outputs.captureContainerName
 output LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceCustomerId
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName

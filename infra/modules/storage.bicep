@@ -15,6 +15,12 @@ param deadLetterContainerName string = 'chargeback-deadletter'
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string = 'app-package'
 
+@description('EVENTHUB_CAPTURE_ENABLED: create the private Capture container and admit the trusted-service exception Event Hubs Capture needs (see docs/deploy.md). Default false: public network access stays Disabled.')
+param captureEnabled bool = false
+
+@description('Blob container Event Hubs Capture writes Avro files to (only with captureEnabled).')
+param captureContainerName string = 'chargeback-capture'
+
 param privateEndpointSubnetId string
 
 @description('The deploying user (azd AZURE_PRINCIPAL_ID); empty grants nothing. Gets Storage Blob Data Reader on the ledger container only.')
@@ -35,11 +41,14 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowBlobPublicAccess: false
     allowCrossTenantReplication: false
     defaultToOAuthAuthentication: true
-    publicNetworkAccess: 'Disabled'
+    // Capture writes through the public endpoint as a trusted Microsoft service: the exception is honoured
+    // only with public network access on and default action Deny, so with captureEnabled the account
+    // admits no network at all (no IP or VNet rule) and only the trusted-service bypass (docs/deploy.md).
+    publicNetworkAccess: captureEnabled ? 'Enabled' : 'Disabled'
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     networkAcls: {
-      bypass: 'None'
+      bypass: captureEnabled ? 'AzureServices' : 'None'
       defaultAction: 'Deny'
     }
   }
@@ -65,6 +74,11 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 
     resource deploymentPackage 'containers' = {
       name: deploymentContainerName
+      properties: { publicAccess: 'None' }
+    }
+
+    resource capture 'containers' = if (captureEnabled) {
+      name: captureContainerName
       properties: { publicAccess: 'None' }
     }
   }
@@ -131,3 +145,4 @@ output tableEndpoint string = account.properties.primaryEndpoints.table
 output ledgerContainerName string = account::blobService::ledger.name
 output deadLetterContainerName string = account::blobService::deadLetter.name
 output deploymentContainerName string = account::blobService::deploymentPackage.name
+output captureContainerName string = captureEnabled ? captureContainerName : ''

@@ -62,6 +62,11 @@ pub fn is_documented_opt_in(
     path: &str,
     value: Node,
 ) -> bool {
+    if resource_type.eq_ignore_ascii_case("Microsoft.Storage/storageAccounts")
+        && path == "properties.publicNetworkAccess"
+    {
+        return crate::capture::is_storage_capture_opt_in(file, value);
+    }
     let Some((_, _, param)) = OPT_INS
         .iter()
         .find(|(t, p, _)| t.eq_ignore_ascii_case(resource_type) && *p == path)

@@ -5,7 +5,9 @@
 //! PowerShell scripts are parsed with the tree-sitter-powershell grammar. Every check returns a list of
 //! findings (`path:line: message`); an empty list means the property holds.
 
+pub mod alerts;
 pub mod bicep;
+pub mod capture;
 pub mod deploy;
 pub mod policy;
 pub mod types;

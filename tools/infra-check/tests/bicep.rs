@@ -199,7 +199,7 @@ fn every_role_assignment_grants_to_an_identity_created_here_and_says_why() {
                 .count()
         })
         .sum();
-    assert_eq!(count, 10, "APIM: OpenAI User + Event Hubs Data Sender; Function: Receiver, Blob Owner, Queue, Table, Metrics Publisher; deployer: ledger reader + two Log Analytics Readers");
+    assert_eq!(count, 12, "APIM: OpenAI User + Event Hubs Data Sender; Function: Receiver, Blob Owner, Queue, Table, Metrics Publisher; deployer: ledger reader + two Log Analytics Readers; Capture: the namespace writes its container; budget alerts: Log Analytics Reader on the component");
 }
 
 #[test]
