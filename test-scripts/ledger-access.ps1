@@ -3,7 +3,9 @@
 .SYNOPSIS
 Reads the ledger from a laptop: opens the private storage account to this machine's public address only,
 downloads the ledger container (or keeps the opening for -Minutes, at most 60), and closes it again in a
-finally block. PowerShell form of ledger-access.sh.
+finally block. PowerShell form of ledger-access.sh. With Event Hubs Capture (EVENTHUB_CAPTURE_ENABLED=true)
+closing removes this address only and leaves public access Enabled with default action Deny and the
+trusted-service bypass, the state Capture needs (docs/deploy.md).
 
 .EXAMPLE
 ./test-scripts/ledger-access.ps1 -Download ./ledger -Month 2026-12
@@ -20,6 +22,7 @@ $account = Get-EnvValue 'STORAGE_ACCOUNT_NAME'
 $rg = Get-EnvValue 'AZURE_RESOURCE_GROUP'
 $container = Get-EnvValue 'LEDGER_CONTAINER'
 if (-not $container) { $container = 'chargeback-ledger' }
+$capture = (Get-EnvValue 'EVENTHUB_CAPTURE_ENABLED') -eq 'true'
 if (-not $account -or -not $rg) { throw 'STORAGE_ACCOUNT_NAME / AZURE_RESOURCE_GROUP not set (run azd up first)' }
 $ip = Get-PublicIp
 
@@ -39,7 +42,12 @@ try {
     }
 } finally {
     Write-Host "ledger-access: closing $account to $ip"
-    & az storage account network-rule remove -g $rg --account-name $account --ip-address $ip -o none
-    Invoke-Az storage account update -g $rg -n $account --public-network-access Disabled -o none
-    Write-Host "ledger-access: $account is private again"
+    if ($capture) {
+        Invoke-Az storage account network-rule remove -g $rg --account-name $account --ip-address $ip -o none
+        Write-Host "ledger-access: $account admits no address again (default Deny; only the Capture trusted-service exception)"
+    } else {
+        & az storage account network-rule remove -g $rg --account-name $account --ip-address $ip -o none
+        Invoke-Az storage account update -g $rg -n $account --public-network-access Disabled -o none
+        Write-Host "ledger-access: $account is private again"
+    }
 }

@@ -4,6 +4,9 @@
 # error or Ctrl-C. Needs Storage Blob Data Reader on the ledger container (the deployerPrincipalId role) and
 # the right to change the account's network rules (Contributor on it). From inside the VNet (snet-operators,
 # or OPERATOR_ADDRESS_PREFIXES) nothing needs opening: run `az storage blob download-batch` directly.
+# With Event Hubs Capture (EVENTHUB_CAPTURE_ENABLED=true) the account's resting state is public access Enabled,
+# default action Deny, no IP rule and the trusted-service bypass only (docs/deploy.md): closing then removes
+# this address and leaves that state, instead of turning public access off (which would stop Capture).
 #
 #   ./test-scripts/ledger-access.sh --download ./ledger [--month 2026-12]
 #   ./test-scripts/ledger-access.sh --minutes 15         # open for 15 minutes (max 60), then close
@@ -36,6 +39,7 @@ account="$(env_value STORAGE_ACCOUNT_NAME)"
 rg="$(env_value AZURE_RESOURCE_GROUP)"
 container="$(env_value LEDGER_CONTAINER)"
 container="${container:-chargeback-ledger}"
+capture="$(env_value EVENTHUB_CAPTURE_ENABLED)"
 [ -n "$rg" ] || hook_die "AZURE_RESOURCE_GROUP not set (run azd up first)"
 [ -n "$account" ] || hook_die "STORAGE_ACCOUNT_NAME / AZURE_RESOURCE_GROUP not set (run azd up first)"
 command -v az >/dev/null 2>&1 || hook_die "the Azure CLI (az) is needed"
@@ -46,6 +50,12 @@ close() {
   [ -n "$opened" ] || return 0
   opened=""
   echo "ledger-access: closing $account to $ip"
+  if [ "$capture" = "true" ]; then
+    az storage account network-rule remove -g "$rg" --account-name "$account" --ip-address "$ip" -o none ||
+      hook_die "could not remove $ip from $account: run az storage account network-rule remove -g $rg --account-name $account --ip-address $ip"
+    echo "ledger-access: $account admits no address again (default Deny; only the Capture trusted-service exception)"
+    return 0
+  fi
   az storage account network-rule remove -g "$rg" --account-name "$account" --ip-address "$ip" -o none || true
   az storage account update -g "$rg" -n "$account" --public-network-access Disabled -o none ||
     hook_die "could not disable public access of $account: run az storage account update -g $rg -n $account --public-network-access Disabled"

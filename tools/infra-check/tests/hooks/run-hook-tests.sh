@@ -163,6 +163,17 @@ for mode in ok fail; do
   grep -q -- "--pattern usage-2026-12-\*" "$FAKE_STATE/calls" || fail "ledger-access did not ask for the month's blobs"
 done
 [ -s "$work/ledger-ok/usage-2026-12-01T10-00-00Z-x.jsonl" ] && pass "ledger-access downloads the ledger" || fail "no ledger downloaded"
+# With Capture the account rests at Enabled + Deny + trusted-service bypass: closing removes the address only.
+fresh
+echo "Enabled" >"$FAKE_STATE/storage-pna"
+EVENTHUB_CAPTURE_ENABLED=true bash -c "cd '$project' && set -a && . '$FAKE_STATE/azd-env' && set +a && ./test-scripts/ledger-access.sh --download '$work/ledger-capture' --month 2026-12" >"$work/out" 2>&1 ||
+  fail "ledger-access with Capture failed: $(cat "$work/out")"
+if [ "$(cat "$FAKE_STATE/storage-pna")" = "Enabled" ] && [ ! -s "$FAKE_STATE/storage-rules" ] &&
+  ! grep -q -- "--public-network-access Disabled" "$FAKE_STATE/calls"; then
+  pass "ledger-access with Capture removes its address and keeps the Capture exception form"
+else
+  fail "ledger-access with Capture: storage-pna=$(cat "$FAKE_STATE/storage-pna") rules=$(cat "$FAKE_STATE/storage-rules")"
+fi
 
 # 8. Onboarding a team: a subscription on the chargeback product, no key printed.
 fresh
