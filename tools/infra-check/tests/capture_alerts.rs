@@ -302,3 +302,30 @@ fn a_kql_with_a_key_a_sas_signature_or_a_bearer_token_is_flagged() {
     )
     .is_empty());
 }
+
+#[test]
+fn the_readme_says_what_capture_changes_and_costs_and_what_budget_alerts_see() {
+    let readme = read("README.md");
+    let start = readme.find("<!-- deploy:start -->").expect("deploy:start");
+    let end = readme.find("<!-- deploy:end -->").expect("deploy:end");
+    let section = &readme[start..end];
+    for fact in [
+        "azd env set EVENTHUB_CAPTURE_ENABLED true",
+        capture::ARCHIVE_NAME_FORMAT,
+        "*Storage Blob Data Contributor* on that\ncontainer only",
+        "`skipEmptyArchives` is on",
+        "default action **Deny**, **no IP, VNet or resource-instance rule**, and bypass\n**AzureServices** only",
+        "https://learn.microsoft.com/azure/storage/common/storage-network-security-trusted-azure-services",
+        "https://learn.microsoft.com/azure/storage/common/storage-network-security-set-default-access",
+        "per throughput unit per hour",
+        "azd env set CHARGEBACK_BUDGETS",
+        "not its cost center",
+        "kusto/budget-cost-per-consumer-this-month.kql",
+        "scans at most the last two days",
+        "**pay-as-you-go cost only**",
+        "`double` amounts",
+        "`chargeback statement`",
+    ] {
+        assert!(section.contains(fact), "the README deploy section does not say: {fact}");
+    }
+}
