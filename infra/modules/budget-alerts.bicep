@@ -120,8 +120,9 @@ resource budgetRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
           }
         ]
       }
-      // One mail a day per threshold while the pace stays above it.
-      muteActionsDuration: 'P1D'
+      // At most one mail every 12 hours per threshold while the pace stays above it (a value of the
+      // documented muteActionsDuration list).
+      muteActionsDuration: 'PT12H'
       autoMitigate: false
       actions: {
         actionGroups: [
