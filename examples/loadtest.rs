@@ -24,11 +24,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aoai_chargeback::engine::EngineConfig;
-use aoai_chargeback::server::{router, AppState, DEFAULT_MAX_BODY_BYTES};
-use aoai_chargeback::tokenizer::Encoding;
 use axum::body::{Body, Bytes};
 use axum::http::Request;
+use chargeback_core::Encoding;
+use chargeback_core::EngineConfig;
+use chargeback_handler::{router, AppState, DEFAULT_MAX_BODY_BYTES};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;

@@ -13,7 +13,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use aoai_chargeback::tokenizer::Encoding;
+use chargeback_core::Encoding;
 use serde_json::{json, Value};
 
 fn tiktoken(name: &str) -> tiktoken_rs::CoreBPE {

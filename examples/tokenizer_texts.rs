@@ -13,11 +13,11 @@
 
 use std::io::{BufRead, BufWriter, Write};
 
-use aoai_chargeback::engine::{process_event, EngineConfig, Outcome, Trace};
-use aoai_chargeback::event::parse_event;
-use aoai_chargeback::record::CountSource;
-use aoai_chargeback::response::completion_texts;
-use aoai_chargeback::tokenizer::Encoding;
+use chargeback_core::completion_texts;
+use chargeback_core::parse_event;
+use chargeback_core::CountSource;
+use chargeback_core::Encoding;
+use chargeback_core::{process_event, EngineConfig, Outcome, Trace};
 use serde_json::{json, Value};
 
 fn main() -> std::io::Result<()> {

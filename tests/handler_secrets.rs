@@ -141,10 +141,8 @@ async fn no_planted_secret_or_prompt_text_appears_in_any_output() {
     let mut env = telemetry_env(&ingestion.start().await, &identity.start().await);
     env.retain(|(k, _)| *k != "CHARGEBACK_TELEMETRY_DEADLINE_SECS");
     env.push(("CHARGEBACK_TELEMETRY_DEADLINE_SECS", "1".into()));
-    env.push((
-        "RUST_LOG",
-        "info,chargeback=trace,aoai_chargeback=trace".into(),
-    ));
+    // `chargeback` is a prefix of every crate's target (chargeback_core, chargeback_handler, …).
+    env.push(("RUST_LOG", "info,chargeback=trace".into()));
     let connection_string = env[0].1.clone();
     let planted = Planted(
         [

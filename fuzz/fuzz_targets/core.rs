@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use aoai_chargeback::engine::{process_event, EngineConfig, Outcome, Trace};
+use chargeback_core::{process_event, EngineConfig, Outcome, Trace};
 use libfuzzer_sys::fuzz_target;
 
 fn cfg() -> &'static EngineConfig {

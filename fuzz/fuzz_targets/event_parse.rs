@@ -1,7 +1,7 @@
 //! The APIM event parser (v2 and legacy v1) on arbitrary text.
 #![no_main]
 
-use aoai_chargeback::event::parse_event;
+use chargeback_core::parse_event;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use aoai_chargeback::engine::EngineConfig;
-use aoai_chargeback::host::{
+use chargeback_core::EngineConfig;
+use chargeback_core::{
     decode_invocation, decode_invocation_general, process_invocation, response_body,
 };
 use libfuzzer_sys::fuzz_target;

@@ -2,9 +2,9 @@
 //! arbitrary bodies.
 #![no_main]
 
-use aoai_chargeback::partial_json::{find_last_object_after_key, parse_prefix};
-use aoai_chargeback::response::{analyze, completion_texts};
-use aoai_chargeback::sse;
+use chargeback_core::partial_json::{find_last_object_after_key, parse_prefix};
+use chargeback_core::{analyze, completion_texts};
+use chargeback_core::sse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

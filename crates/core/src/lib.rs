@@ -1,0 +1,74 @@
+//! chargeback-core: one APIM log event in, one usage record out — pure, no async, no network.
+//!
+//! Layout (the path of an event, in order):
+//! - `invocation` — the Functions host's request body → raw events and their trace fields
+//!   (the one-pass decoder lives in [`nested_json`]).
+//! - `event` — one raw event (v2 or legacy v1) → a normalised [`ApimEvent`].
+//! - `engine` — the decisions: billable or not, operation, model, usage or fallback count,
+//!   price → an [`Outcome`]; `count` does the fallback counting with `prompt` (the request
+//!   formula) and `tokenizer` (tiktoken encodings).
+//! - `response` — what a logged response says: usage, model, error code, generated texts
+//!   (non-streamed JSON in `response`, event streams in `stream`, reading [`sse`] chunks
+//!   with the borrowing readers of `chunk`); cut bodies are read by [`partial_json`].
+//! - `operation` — the API operation from a path, an operation id or a response `object`.
+//! - `pricing` — the price sheet (embedded or from a file) and the cost of a record.
+//! - `record` — the [`UsageRecord`], the ledger row.
+//! - `batch` — many events through the core on rayon's pool, results in input order, and the
+//!   host's response body; `deadletter` + `redact` keep what could not be read, secrets removed.
+//! - `replay` — JSON-lines / array / host-body input read in batches for `chargeback replay`.
+//! - `time` — the one timestamp reader; `lenient` — numbers given as strings.
+//!
+//! The contracts these modules implement are written down in the repository's `docs/`
+//! (`event-schema.md`, `record.md`, `counting.md`, `host-protocol.md`).
+
+#![warn(unreachable_pub)]
+
+mod batch;
+mod chunk;
+mod deadletter;
+mod engine;
+mod event;
+mod invocation;
+mod lenient;
+pub mod nested_json;
+mod operation;
+pub mod partial_json;
+mod pricing;
+mod prompt;
+mod record;
+mod redact;
+mod replay;
+mod response;
+pub mod sse;
+mod stream;
+mod time;
+mod tokenizer;
+
+pub use batch::{
+    json_lines, process_invocation, process_raw, response_body, summary_line, BatchResult,
+    EventResult,
+};
+pub use deadletter::{DeadLetter, DEADLETTER_RAW_LIMIT};
+pub use engine::{
+    parse_deployment_models, process_event, DeploymentMapError, EngineConfig, Outcome, SkipReason,
+    Trace,
+};
+pub use event::{key_fingerprint, parse_event, ApimEvent, EventError, Schema};
+pub use invocation::{
+    decode_invocation, decode_invocation_general, Invocation, InvocationError, RawEvent,
+    RetryContext,
+};
+pub use lenient::lenient_u64;
+pub use pricing::{round_money, PriceSheet, PriceSheetError, Rates};
+pub use prompt::{
+    chat_messages_tokens, chat_request_tokens, image_tokens, tool_definitions_tokens, ModelTraits,
+};
+pub use record::{ApiOperation, Consumer, Cost, CountSource, UsageRecord};
+pub use redact::redact_secrets;
+pub use replay::{
+    read_batches, run_batch, Batch, ReplayCounts, ReplayInputError, BYTES_PER_BATCH,
+    LINES_PER_BATCH,
+};
+pub use response::{analyze, completion_texts, ChoiceText, ResponseFacts, Usage};
+pub use time::{item_time, normalize_time, parse_time};
+pub use tokenizer::Encoding;

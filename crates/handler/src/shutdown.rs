@@ -1,0 +1,158 @@
+//! Shutdown: SIGTERM/SIGINT stop accepting connections; in-flight invocations answer within the
+//! drain cap (telemetry included), just before it at the latest.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+
+use crate::routes::{router, AppState};
+
+/// Default bound on the shutdown drain (finishing in-flight invocations after SIGTERM/SIGINT).
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
+/// Shutdown coordination: once a signal arrives, the instant by which every in-flight invocation
+/// must have answered.
+#[derive(Debug)]
+pub struct ShutdownState {
+    answer_by: watch::Sender<Option<Instant>>,
+}
+
+impl Default for ShutdownState {
+    fn default() -> Self {
+        ShutdownState {
+            answer_by: watch::Sender::new(None),
+        }
+    }
+}
+
+impl ShutdownState {
+    /// Starts the drain: in-flight invocations answer by `at` at the latest.
+    pub fn begin(&self, at: Instant) {
+        self.answer_by.send_replace(Some(at));
+    }
+
+    /// True once a shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.answer_by.borrow().is_some()
+    }
+
+    /// Resolves at the answer-by instant of a shutdown; never resolves while none is under way.
+    pub(crate) async fn answer_by(&self) {
+        let mut rx = self.answer_by.subscribe();
+        let at = loop {
+            if let Some(at) = *rx.borrow_and_update() {
+                break at;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// How long before the drain cap in-flight invocations answer, so their responses get out.
+pub fn answer_margin(drain: Duration) -> Duration {
+    (drain / 5).min(Duration::from_secs(2))
+}
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received: finishing in-flight invocations"),
+        _ = term => tracing::info!("SIGTERM received: finishing in-flight invocations"),
+    }
+}
+/// Binds `addr` and serves until SIGTERM/SIGINT, with a drain cap: after SIGTERM/SIGINT no connection is accepted, in-flight
+/// invocations (telemetry included) answer within `drain`, and the function returns `Ok` —
+/// also when the cap cut the drain short (those invocations are re-delivered by the host).
+pub async fn serve_with_drain(
+    addr: SocketAddr,
+    state: AppState,
+    max_body_bytes: usize,
+    drain: Duration,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "chargeback custom handler listening");
+    serve_listener(listener, state, max_body_bytes, drain, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `signal` resolves, then drains as [`serve_with_drain`] does.
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    max_body_bytes: usize,
+    drain: Duration,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let shutdown = state.shutdown.clone();
+    let stats = state.stats.clone();
+    let signalled = Arc::new(Notify::new());
+    let notify = signalled.clone();
+    let server =
+        axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(async move {
+            signal.await;
+            shutdown.begin(Instant::now() + drain.saturating_sub(answer_margin(drain)));
+            notify.notify_one();
+        });
+    let server = std::future::IntoFuture::into_future(server);
+    tokio::pin!(server);
+    tokio::select! {
+        done = &mut server => return done,
+        () = signalled.notified() => {}
+    }
+    let started = Instant::now();
+    tracing::info!(
+        in_flight = stats.in_flight.load(Ordering::Relaxed),
+        drain_ms = u64::try_from(drain.as_millis()).unwrap_or(u64::MAX),
+        "stopped accepting connections; draining in-flight invocations"
+    );
+    match tokio::time::timeout(drain, server).await {
+        Ok(done) => {
+            tracing::info!(
+                ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "drained: every in-flight invocation answered"
+            );
+            done
+        }
+        Err(_) => {
+            tracing::warn!(
+                in_flight = stats.in_flight.load(Ordering::Relaxed),
+                "drain cap reached with invocations unanswered; exiting (the host re-delivers them)"
+            );
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_margin_is_a_fifth_of_the_drain_at_most_two_seconds() {
+        assert_eq!(
+            answer_margin(Duration::from_secs(30)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            answer_margin(Duration::from_secs(1)),
+            Duration::from_millis(200)
+        );
+    }
+}

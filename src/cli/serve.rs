@@ -1,0 +1,83 @@
+//! `chargeback serve`: the custom handler (what host.json starts).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use chargeback_appinsights::AppInsights;
+use chargeback_core::{Encoding, EngineConfig};
+use chargeback_handler::{serve_with_drain, AppState, DEFAULT_DRAIN, DEFAULT_MAX_BODY_BYTES};
+
+use super::init_tracing;
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Port to listen on (127.0.0.1 only).
+    #[arg(long, env = "FUNCTIONS_CUSTOMHANDLER_PORT")]
+    port: u16,
+    /// Largest invocation body accepted, in bytes.
+    #[arg(long, env = "CHARGEBACK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// On SIGTERM/SIGINT: seconds to finish in-flight invocations (telemetry included) before
+    /// exiting. Invocations still delivering telemetry answer shortly before the cap.
+    #[arg(
+        long,
+        env = "CHARGEBACK_DRAIN_SECS",
+        default_value_t = DEFAULT_DRAIN.as_secs_f64(),
+        value_name = "SECS"
+    )]
+    drain_secs: f64,
+}
+
+pub(crate) fn serve(a: ServeArgs, cfg: EngineConfig) -> Result<i32> {
+    init_tracing();
+    let drain = Duration::try_from_secs_f64(a.drain_secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .context("CHARGEBACK_DRAIN_SECS (--drain-secs) must be a positive number of seconds")?;
+    // A malformed telemetry setting stops start-up; the message names the setting, never its value.
+    let telemetry = AppInsights::from_env().context("cannot start telemetry")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), a.port);
+        tracing::info!(
+            deployments_mapped = cfg.deployment_models.len(),
+            price_sheet = %cfg.prices.version,
+            record_non_billable = cfg.record_non_billable,
+            "configuration loaded"
+        );
+        // Build the encoders in the background: readiness must not wait for them.
+        tokio::task::spawn_blocking(|| {
+            let t = Instant::now();
+            Encoding::O200kBase.warm_up();
+            Encoding::Cl100kBase.warm_up();
+            tracing::info!(ms = t.elapsed().as_millis() as u64, "encoders ready");
+        });
+        let mut state = AppState::new(cfg);
+        match telemetry {
+            Some(sink) => {
+                let c = sink.config();
+                tracing::info!(
+                    entra_auth = c.identity.is_some(),
+                    deadline_secs = c.deadline_budget.as_secs_f64(),
+                    "telemetry on: usage records go to Application Insights and the ledger"
+                );
+                state = state.with_telemetry(sink);
+            }
+            None => tracing::info!(
+                "telemetry off: APPLICATIONINSIGHTS_CONNECTION_STRING is not set; usage records \
+                 go to the ledger only"
+            ),
+        }
+        serve_with_drain(addr, state, a.max_body_bytes, drain)
+            .await
+            .with_context(|| format!("cannot serve on {addr}"))
+    })?;
+    tracing::info!("shut down cleanly");
+    Ok(0)
+}
