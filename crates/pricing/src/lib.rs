@@ -36,7 +36,8 @@ pub use deployment::{
     DeploymentEntry, DeploymentMap, DeploymentMapError, DeploymentType, DeploymentWarning,
     ResolvedDeployment, Source, UnknownDeploymentType,
 };
-
+pub use import::{import_retail, ImportError, ImportOptions, Imported, SkipReason, SkippedMeter};
+pub use meter::{map_meter, MeterKind, MeterMapping};
 pub use money::{minor_unit_scale, round_to, Currency, CurrencyError, CurrencyMismatch, Money};
 pub use parse::{Diagnostic, Severity, SheetError};
 pub use provisioned::{ProvisionedDeployment, TokenWeights};

@@ -1,1 +1,225 @@
-//! placeholder
+//! Azure OpenAI meter names → model, version, deployment type and token kind. The names are
+//! irregular (`Inp`/`Inpt`/`Input`, `Outp`/`Opt`, `cached`/`cd`, `glbl`/`Gl`/`global`,
+//! `DZone`/`Dz`/`Data Zone`, `regnl`), so the name is read word by word.
+
+use crate::deployment::DeploymentType;
+
+/// Which tokens a meter prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MeterKind {
+    Input,
+    CachedInput,
+    Output,
+}
+
+/// What a token meter prices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterMapping {
+    pub model: String,
+    /// `MMDD` as in the name (`1120`), or `YYYY-MM-DD` from an eight-digit `MMDDYYYY`.
+    pub version: Option<String>,
+    pub deployment_type: DeploymentType,
+    pub kind: MeterKind,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Zone {
+    Global,
+    DataZone,
+    Regional,
+}
+
+/// Words that mark a tier or modality no per-call text rate describes (priority processing,
+/// flex, long context, fine-tuning, audio, realtime, images, cache writes).
+const OTHER_TIERS: [&str; 17] = [
+    "pp",
+    "flex",
+    "longco",
+    "shortco",
+    "ft",
+    "finetune",
+    "finetuned",
+    "hosting",
+    "training",
+    "grader",
+    "aud",
+    "audio",
+    "rt",
+    "realtime",
+    "img",
+    "image",
+    "wr",
+];
+
+/// Maps a meter name (and its product name, for `Azure OpenAI GPT5`'s bare `5.4` models) to
+/// what it prices, or says why it cannot.
+pub fn map_meter(meter_name: &str, product_name: &str) -> Result<MeterMapping, String> {
+    let lower = meter_name.to_ascii_lowercase();
+    let mut words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    while matches!(words.last(), Some(&"tokens" | &"token" | &"1k" | &"1m")) {
+        words.pop();
+    }
+    let (mut input, mut output, mut cached, mut batch) = (false, false, false, false);
+    let (mut zone, mut version) = (None, None);
+    let mut model: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        i += 1;
+        match w {
+            "inp" | "input" | "inpt" | "in" | "prompt" => input = true,
+            "outp" | "output" | "outpt" | "out" | "opt" | "completion" => output = true,
+            "cached" | "cchd" | "ccchd" | "cd" | "cache" | "cach" => cached = true,
+            "glbl" | "global" | "gl" => zone = Some(Zone::Global),
+            "dzone" | "dz" | "datazone" => zone = Some(Zone::DataZone),
+            "data" if words.get(i) == Some(&"zone") => {
+                zone = Some(Zone::DataZone);
+                i += 1;
+            }
+            "regnl" | "regional" | "rgnl" => zone = Some(Zone::Regional),
+            "batch" => batch = true,
+            "1k" | "1m" => {}
+            w if OTHER_TIERS.contains(&w) => {
+                return Err(format!(
+                    "{w:?} marks a tier or modality without a per-call token rate"
+                ))
+            }
+            w if w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()) => {
+                version = Some(w.to_string())
+            }
+            w if w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()) => {
+                version = Some(format!("{}-{}-{}", &w[4..], &w[..2], &w[2..4]))
+            }
+            w => model.push(w),
+        }
+    }
+    if model.is_empty() {
+        return Err("no model name in the meter name".into());
+    }
+    let mut name = model.join("-");
+    if name.starts_with(|c: char| c.is_ascii_digit())
+        && product_name.to_ascii_lowercase().contains("gpt")
+    {
+        name = format!("gpt-{name}");
+    }
+    let kind = match (cached, input, output) {
+        (true, _, false) => MeterKind::CachedInput,
+        (false, true, false) => MeterKind::Input,
+        (false, false, true) => MeterKind::Output,
+        (false, false, false) if name.contains("embedding") => MeterKind::Input,
+        _ => {
+            return Err(
+                "no single token kind (input, cached input or output) in the meter name".into(),
+            )
+        }
+    };
+    let deployment_type = match (zone, batch) {
+        (Some(Zone::Global), false) => DeploymentType::GlobalStandard,
+        (Some(Zone::DataZone), false) => DeploymentType::DataZoneStandard,
+        (Some(Zone::Regional), false) => DeploymentType::Standard,
+        (Some(Zone::Global), true) => DeploymentType::GlobalBatch,
+        (Some(Zone::DataZone), true) => DeploymentType::DataZoneBatch,
+        (Some(Zone::Regional), true) => {
+            return Err("regional batch is not an Azure deployment type".into())
+        }
+        (None, _) => {
+            return Err("no deployment type (glbl, DZone, regnl, …) in the meter name".into())
+        }
+    };
+    Ok(MeterMapping {
+        model: name,
+        version,
+        deployment_type,
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeploymentType::*;
+    use MeterKind::*;
+
+    fn m(name: &str, product: &str) -> (String, Option<String>, DeploymentType, MeterKind) {
+        let r = map_meter(name, product).unwrap_or_else(|e| panic!("{name}: {e}"));
+        (r.model, r.version, r.deployment_type, r.kind)
+    }
+
+    #[test]
+    fn real_meter_names_map_to_model_version_type_and_kind() {
+        let ao = "Azure OpenAI";
+        let v = |s: &str| Some(s.to_string());
+        assert_eq!(
+            m("gpt 4o 1120 Inp glbl Tokens", ao),
+            ("gpt-4o".into(), v("1120"), GlobalStandard, Input)
+        );
+        assert_eq!(
+            m("gpt 4o 1120 cached Inp glbl Tokens", ao),
+            ("gpt-4o".into(), v("1120"), GlobalStandard, CachedInput)
+        );
+        assert_eq!(
+            m("gpt 4o 0513 Output global Tokens", ao),
+            ("gpt-4o".into(), v("0513"), GlobalStandard, Output)
+        );
+        assert_eq!(
+            m("gpt-4o-0806-Outp-glbl", ao),
+            ("gpt-4o".into(), v("0806"), GlobalStandard, Output)
+        );
+        assert_eq!(
+            m("gpt 4.1 Inp Data Zone Tokens", ao),
+            ("gpt-4.1".into(), None, DataZoneStandard, Input)
+        );
+        assert_eq!(
+            m("gpt 4.1 mini Outp regnl Tokens", ao),
+            ("gpt-4.1-mini".into(), None, Standard, Output)
+        );
+        assert_eq!(
+            m("o4-mini 0416 Inp glbl Tokens", ao),
+            ("o4-mini".into(), v("0416"), GlobalStandard, Input)
+        );
+        assert_eq!(
+            m("GPT 5 Mini Inpt Glbl 1M Tokens", "Azure OpenAI GPT5"),
+            ("gpt-5-mini".into(), None, GlobalStandard, Input)
+        );
+        assert_eq!(
+            m("5.4 mini cd Inp Gl", "Azure OpenAI GPT5"),
+            ("gpt-5.4-mini".into(), None, GlobalStandard, CachedInput)
+        );
+        assert_eq!(
+            m("5.4 mini Opt Dz", "Azure OpenAI GPT5"),
+            ("gpt-5.4-mini".into(), None, DataZoneStandard, Output)
+        );
+        assert_eq!(
+            m("gpt 4o 0513 Batch Inp glbl Tokens", ao),
+            ("gpt-4o".into(), v("0513"), GlobalBatch, Input)
+        );
+        assert_eq!(
+            m("gpt 4o 0806 Inp DZone Tokens", ao),
+            ("gpt-4o".into(), v("0806"), DataZoneStandard, Input)
+        );
+        assert_eq!(
+            m("text-embedding-3-small glbl Tokens", ao),
+            ("text-embedding-3-small".into(), None, GlobalStandard, Input)
+        );
+        assert_eq!(
+            m("chat-latest 08062026 opt Gl", "Azure OpenAI GPT5").1,
+            v("2026-08-06")
+        );
+    }
+
+    #[test]
+    fn meters_of_other_tiers_or_without_kind_or_zone_are_unmappable() {
+        for name in [
+            "gpt-4o-aud-1217 Inp glbl Tokens",
+            "5.4 mini pp Inp Gl",
+            "gpt 4.1 weirdly worded glbl Tokens",
+            "gpt 4.1 Inp Tokens",
+            "6-sol ShortCo Cd Wr Std Gl",
+        ] {
+            assert!(map_meter(name, "Azure OpenAI").is_err(), "{name}");
+        }
+    }
+}
