@@ -21,6 +21,26 @@ pub struct TableRow {
     pub output: Decimal,
 }
 
+impl TableRow {
+    /// The row's text cells, in the table's column order.
+    fn cells(&self) -> [String; 7] {
+        let dash = || "-".to_string();
+        [
+            self.model.clone(),
+            self.version.clone().unwrap_or_else(dash),
+            self.deployment_type
+                .clone()
+                .unwrap_or_else(|| "(any)".into()),
+            self.from.map(|d| d.to_string()).unwrap_or_else(dash),
+            self.input.normalize().to_string(),
+            self.cached_input
+                .map(|c| c.normalize().to_string())
+                .unwrap_or_else(dash),
+            self.output.normalize().to_string(),
+        ]
+    }
+}
+
 /// Every rate of a valid sheet, by model, version, type and date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateTable {
@@ -114,24 +134,7 @@ impl RateTable {
             "cachedInput",
             "output",
         ];
-        let dash = || "-".to_string();
-        let cells: Vec<[String; 7]> = self
-            .rows
-            .iter()
-            .map(|r| {
-                [
-                    r.model.clone(),
-                    r.version.clone().unwrap_or_else(dash),
-                    r.deployment_type.clone().unwrap_or_else(|| "(any)".into()),
-                    r.from.map(|d| d.to_string()).unwrap_or_else(dash),
-                    r.input.normalize().to_string(),
-                    r.cached_input
-                        .map(|c| c.normalize().to_string())
-                        .unwrap_or_else(dash),
-                    r.output.normalize().to_string(),
-                ]
-            })
-            .collect();
+        let cells: Vec<[String; 7]> = self.rows.iter().map(TableRow::cells).collect();
         let mut width = header.map(str::len);
         for row in &cells {
             for (w, c) in width.iter_mut().zip(row) {

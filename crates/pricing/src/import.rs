@@ -109,41 +109,67 @@ pub fn import_retail(
             .as_ref()
             .is_none_or(|r| i.arm_region_name.eq_ignore_ascii_case(r))
     };
-    let mut out = Imported {
-        sheet_json: String::new(),
-        rates: 0,
-        skipped: vec![],
-        unmapped: vec![],
-        incomplete: vec![],
-    };
-    let mut prices: BTreeMap<Key, BTreeMap<(MeterKind, NaiveDate), Seen>> = BTreeMap::new();
-    let mut conflicts = Vec::new();
+    let mut c = Collector::default();
     for item in items
         .iter()
         .filter(|i| i.currency_code.eq_ignore_ascii_case(&currency) && region_ok(i))
     {
-        let named = || SkippedMeter {
+        c.add(item);
+    }
+    if !c.conflicts.is_empty() {
+        return Err(ImportError::Conflicts(c.conflicts));
+    }
+    let mut lines = Vec::new();
+    let mut latest: Option<NaiveDate> = None;
+    for (key, meters) in &c.prices {
+        let rates = timeline(key, meters);
+        if rates.is_empty() {
+            c.incomplete.push(describe(key));
+        }
+        for (from, line) in rates {
+            latest = latest.max(Some(from));
+            lines.push(line);
+        }
+    }
+    Ok(Imported {
+        sheet_json: render(&lines, &currency, opts, latest, items.len()),
+        rates: lines.len(),
+        skipped: c.skipped,
+        unmapped: c.unmapped,
+        incomplete: c.incomplete,
+    })
+}
+
+/// The selected items sorted into prices, skipped and unmapped meters, and conflicts.
+#[derive(Default)]
+struct Collector {
+    prices: BTreeMap<Key, BTreeMap<(MeterKind, NaiveDate), Seen>>,
+    conflicts: Vec<String>,
+    skipped: Vec<(SkippedMeter, SkipReason)>,
+    unmapped: Vec<SkippedMeter>,
+    incomplete: Vec<String>,
+}
+
+impl Collector {
+    fn add(&mut self, item: &RetailItem) {
+        let named = |reason: String| SkippedMeter {
             meter_name: item.meter_name.clone(),
             product_name: item.product_name.clone(),
-            reason: String::new(),
+            reason,
         };
         let per_million = match classify(item) {
             Err(reason) => {
-                let mut s = named();
-                s.reason = format!("{reason:?}");
-                out.skipped.push((s, reason));
-                continue;
+                self.skipped.push((named(format!("{reason:?}")), reason));
+                return;
             }
             Ok(p) => p,
         };
-        let (mapping, from) = match (
-            map_meter(&item.meter_name, &item.product_name),
-            start_date(item),
-        ) {
+        let mapped = map_meter(&item.meter_name, &item.product_name);
+        let (mapping, from) = match (mapped, start_date(item)) {
             (Ok(m), Ok(d)) => (m, d),
             (Err(reason), _) | (_, Err(reason)) => {
-                out.unmapped.push(SkippedMeter { reason, ..named() });
-                continue;
+                self.unmapped.push(named(reason));
+                return;
             }
         };
         let key = (mapping.model, mapping.version, mapping.deployment_type);
@@ -152,9 +178,9 @@ pub fn import_retail(
             item.meter_name.clone(),
             item.arm_region_name.clone(),
         );
-        let slot = prices.entry(key.clone()).or_default();
+        let slot = self.prices.entry(key.clone()).or_default();
         match slot.get(&(mapping.kind, from)) {
-            Some(prev) if prev.0 != seen.0 => conflicts.push(format!(
+            Some(prev) if prev.0 != seen.0 => self.conflicts.push(format!(
                 "  {} {:?} from {from}: {} per 1M ({:?} in {}) vs {} ({:?} in {})",
                 key.0, mapping.kind, prev.0, prev.1, prev.2, seen.0, seen.1, seen.2
             )),
@@ -164,24 +190,6 @@ pub fn import_retail(
             }
         }
     }
-    if !conflicts.is_empty() {
-        return Err(ImportError::Conflicts(conflicts));
-    }
-    let mut lines = Vec::new();
-    let mut latest: Option<NaiveDate> = None;
-    for (key, meters) in &prices {
-        let rates = timeline(key, meters);
-        if rates.is_empty() {
-            out.incomplete.push(describe(key));
-        }
-        for (from, line) in rates {
-            latest = latest.max(Some(from));
-            lines.push(line);
-        }
-    }
-    out.rates = lines.len();
-    out.sheet_json = render(&lines, &currency, opts, latest, items.len());
-    Ok(out)
 }
 
 /// Every JSON value of a file: a page (`Items`), an array of items, or an item (NDJSON).

@@ -23,7 +23,7 @@ pub struct MeterMapping {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Zone {
+enum Scope {
     Global,
     DataZone,
     Regional,
@@ -51,61 +51,73 @@ const OTHER_TIERS: [&str; 17] = [
     "wr",
 ];
 
-/// Maps a meter name (and its product name, for `Azure OpenAI GPT5`'s bare `5.4` models) to
-/// what it prices, or says why it cannot.
-pub fn map_meter(meter_name: &str, product_name: &str) -> Result<MeterMapping, String> {
+/// The words of a meter name, sorted into what they say.
+#[derive(Default)]
+struct Words {
+    input: bool,
+    output: bool,
+    cached: bool,
+    batch: bool,
+    scope: Option<Scope>,
+    version: Option<String>,
+    model: Vec<String>,
+}
+
+/// Reads a meter name word by word (split at spaces, `-` and `_`; a trailing `Tokens` and the
+/// `1K`/`1M` unit ignored).
+fn read_words(meter_name: &str) -> Result<Words, String> {
     let lower = meter_name.to_ascii_lowercase();
-    let mut words: Vec<&str> = lower
+    let words: Vec<&str> = lower
         .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
-        .filter(|w| !w.is_empty())
+        .filter(|w| !matches!(*w, "" | "tokens" | "token" | "1k" | "1m"))
         .collect();
-    while matches!(words.last(), Some(&"tokens" | &"token" | &"1k" | &"1m")) {
-        words.pop();
-    }
-    let (mut input, mut output, mut cached, mut batch) = (false, false, false, false);
-    let (mut zone, mut version) = (None, None);
-    let mut model: Vec<&str> = Vec::new();
+    let mut r = Words::default();
     let mut i = 0;
     while i < words.len() {
         let w = words[i];
         i += 1;
+        let digits = w.bytes().all(|b| b.is_ascii_digit());
         match w {
-            "inp" | "input" | "inpt" | "in" | "prompt" => input = true,
-            "outp" | "output" | "outpt" | "out" | "opt" | "completion" => output = true,
-            "cached" | "cchd" | "ccchd" | "cd" | "cache" | "cach" => cached = true,
-            "glbl" | "global" | "gl" => zone = Some(Zone::Global),
-            "dzone" | "dz" | "datazone" => zone = Some(Zone::DataZone),
+            "inp" | "input" | "inpt" | "in" | "prompt" => r.input = true,
+            "outp" | "output" | "outpt" | "out" | "opt" | "completion" => r.output = true,
+            "cached" | "cchd" | "ccchd" | "cd" | "cache" | "cach" => r.cached = true,
+            "glbl" | "global" | "gl" => r.scope = Some(Scope::Global),
+            "dzone" | "dz" | "datazone" => r.scope = Some(Scope::DataZone),
             "data" if words.get(i) == Some(&"zone") => {
-                zone = Some(Zone::DataZone);
+                r.scope = Some(Scope::DataZone);
                 i += 1;
             }
-            "regnl" | "regional" | "rgnl" => zone = Some(Zone::Regional),
-            "batch" => batch = true,
-            "1k" | "1m" => {}
+            "regnl" | "regional" | "rgnl" => r.scope = Some(Scope::Regional),
+            "batch" => r.batch = true,
             w if OTHER_TIERS.contains(&w) => {
                 return Err(format!(
                     "{w:?} marks a tier or modality without a per-call token rate"
                 ))
             }
-            w if w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()) => {
-                version = Some(w.to_string())
+            w if digits && w.len() == 4 => r.version = Some(w.to_string()),
+            w if digits && w.len() == 8 => {
+                r.version = Some(format!("{}-{}-{}", &w[4..], &w[..2], &w[2..4]))
             }
-            w if w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()) => {
-                version = Some(format!("{}-{}-{}", &w[4..], &w[..2], &w[2..4]))
-            }
-            w => model.push(w),
+            w => r.model.push(w.to_string()),
         }
     }
-    if model.is_empty() {
+    Ok(r)
+}
+
+/// Maps a meter name (and its product name, for `Azure OpenAI GPT5`'s bare `5.4` models) to
+/// what it prices, or says why it cannot.
+pub fn map_meter(meter_name: &str, product_name: &str) -> Result<MeterMapping, String> {
+    let w = read_words(meter_name)?;
+    if w.model.is_empty() {
         return Err("no model name in the meter name".into());
     }
-    let mut name = model.join("-");
+    let mut name = w.model.join("-");
     if name.starts_with(|c: char| c.is_ascii_digit())
         && product_name.to_ascii_lowercase().contains("gpt")
     {
         name = format!("gpt-{name}");
     }
-    let kind = match (cached, input, output) {
+    let kind = match (w.cached, w.input, w.output) {
         (true, _, false) => MeterKind::CachedInput,
         (false, true, false) => MeterKind::Input,
         (false, false, true) => MeterKind::Output,
@@ -116,13 +128,13 @@ pub fn map_meter(meter_name: &str, product_name: &str) -> Result<MeterMapping, S
             )
         }
     };
-    let deployment_type = match (zone, batch) {
-        (Some(Zone::Global), false) => DeploymentType::GlobalStandard,
-        (Some(Zone::DataZone), false) => DeploymentType::DataZoneStandard,
-        (Some(Zone::Regional), false) => DeploymentType::Standard,
-        (Some(Zone::Global), true) => DeploymentType::GlobalBatch,
-        (Some(Zone::DataZone), true) => DeploymentType::DataZoneBatch,
-        (Some(Zone::Regional), true) => {
+    let deployment_type = match (w.scope, w.batch) {
+        (Some(Scope::Global), false) => DeploymentType::GlobalStandard,
+        (Some(Scope::DataZone), false) => DeploymentType::DataZoneStandard,
+        (Some(Scope::Regional), false) => DeploymentType::Standard,
+        (Some(Scope::Global), true) => DeploymentType::GlobalBatch,
+        (Some(Scope::DataZone), true) => DeploymentType::DataZoneBatch,
+        (Some(Scope::Regional), true) => {
             return Err("regional batch is not an Azure deployment type".into())
         }
         (None, _) => {
@@ -131,7 +143,7 @@ pub fn map_meter(meter_name: &str, product_name: &str) -> Result<MeterMapping, S
     };
     Ok(MeterMapping {
         model: name,
-        version,
+        version: w.version,
         deployment_type,
         kind,
     })

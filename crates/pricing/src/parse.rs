@@ -112,6 +112,9 @@ pub(crate) fn decimal_of(v: &Value) -> Option<Decimal> {
     Decimal::from_str(&f.to_string()).ok()
 }
 
+/// Model, version and deployment type: rates with the same key form one dated series.
+type RateKey = (String, Option<String>, DeploymentType);
+
 #[derive(Default)]
 struct Reader {
     issues: Vec<(Severity, JsonPath, String)>,
@@ -136,18 +139,7 @@ impl Reader {
                 "missing `version` (the name records carry as cost.priceSheet)".into(),
             );
         }
-        let currency = match obj.get("currency").and_then(Value::as_str) {
-            None => {
-                self.error(
-                    &top,
-                    "missing `currency` (an ISO 4217 code such as USD or EUR)".into(),
-                );
-                None
-            }
-            Some(c) => Currency::new(c)
-                .map_err(|e| self.error(&top.key("currency"), e.to_string()))
-                .ok(),
-        };
+        let currency = self.currency(obj, &top);
         if let Some(unit) = obj.get("unit").and_then(Value::as_str) {
             if !unit.eq_ignore_ascii_case("per 1M tokens") {
                 self.error(
@@ -186,6 +178,19 @@ impl Reader {
         })
     }
 
+    fn currency(&mut self, obj: &Map<String, Value>, top: &JsonPath) -> Option<Currency> {
+        let Some(code) = obj.get("currency").and_then(Value::as_str) else {
+            self.error(
+                top,
+                "missing `currency` (an ISO 4217 code such as USD or EUR)".into(),
+            );
+            return None;
+        };
+        Currency::new(code)
+            .map_err(|e| self.error(&top.key("currency"), e.to_string()))
+            .ok()
+    }
+
     /// A non-negative decimal field; `None` when absent, an error when bad.
     fn amount(&mut self, obj: &Map<String, Value>, key: &str, path: &JsonPath) -> Option<Decimal> {
         let v = obj.get(key)?;
@@ -200,6 +205,21 @@ impl Reader {
                 None
             }
         }
+    }
+
+    /// An optional `YYYY-MM-DD` field; an error when present and not a date.
+    fn date(&mut self, obj: &Map<String, Value>, key: &str, path: &JsonPath) -> Option<NaiveDate> {
+        let v = obj.get(key)?;
+        let day = v
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        if day.is_none() {
+            self.error(
+                &path.key(key),
+                format!("`{key}` {v} is not a date (YYYY-MM-DD)"),
+            );
+        }
+        day
     }
 
     fn models_v1(&mut self, models: &Value, path: &JsonPath) -> Vec<Rate> {
@@ -243,10 +263,7 @@ impl Reader {
         };
         let mut out: Vec<Rate> = Vec::new();
         // (model, version, type) → (latest `from` so far, index of that rate)
-        let mut last: HashMap<
-            (String, Option<String>, DeploymentType),
-            (Option<NaiveDate>, usize),
-        > = HashMap::new();
+        let mut last: HashMap<RateKey, (Option<NaiveDate>, usize)> = HashMap::new();
         for (i, v) in list.iter().enumerate() {
             let p = path.index(i);
             let Some(rate) = self.rate_v2(v, &p) else {
@@ -299,22 +316,7 @@ impl Reader {
                 .map_err(|e| self.error(&p.key("deploymentType"), e.to_string()))
                 .ok(),
         };
-        let from = match o.get("from") {
-            None => None,
-            Some(f) => match f
-                .as_str()
-                .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-            {
-                Some(d) => Some(d),
-                None => {
-                    self.error(
-                        &p.key("from"),
-                        format!("`from` {f} is not a date (YYYY-MM-DD)"),
-                    );
-                    None
-                }
-            },
-        };
+        let from = self.date(o, "from", p);
         let version = o
             .get("version")
             .and_then(Value::as_str)
