@@ -112,6 +112,19 @@ pub(crate) fn decimal_of(v: &Value) -> Option<Decimal> {
     Decimal::from_str(&f.to_string()).ok()
 }
 
+/// The fields a v2 rate may have (`note` and `source` are free text).
+const RATE_FIELDS: [&str; 9] = [
+    "model",
+    "version",
+    "deploymentType",
+    "from",
+    "input",
+    "cachedInput",
+    "output",
+    "note",
+    "source",
+];
+
 /// Model, version and deployment type: rates with the same key form one dated series.
 type RateKey = (String, Option<String>, DeploymentType);
 
@@ -123,6 +136,10 @@ struct Reader {
 impl Reader {
     fn error(&mut self, path: &JsonPath, message: String) {
         self.issues.push((Severity::Error, path.clone(), message));
+    }
+
+    fn warn(&mut self, path: &JsonPath, message: String) {
+        self.issues.push((Severity::Warning, path.clone(), message));
     }
 
     fn sheet(&mut self, root: &Value) -> Option<PriceSheet> {
@@ -165,6 +182,13 @@ impl Reader {
         });
         let deployments = self.deployments(obj, &top);
         let provisioned = self.provisioned(obj, &top);
+        for name in provisioned.keys() {
+            let ty = deployments.get(name).and_then(|d| d.deployment_type);
+            if let Some(t) = ty.filter(|t| !t.is_provisioned()) {
+                let path = top.key("provisioned").key(name);
+                self.warn(&path, format!("provisioned {name:?} is a {t} deployment in `deployments`; its calls are priced per call, not allocated"));
+            }
+        }
         Some(PriceSheet {
             version: version?,
             currency: currency?,
@@ -330,7 +354,14 @@ impl Reader {
                 "rate needs both `input` and `output` (use 0 for embeddings' output)".into(),
             );
         }
-        if self.issues.len() > before {
+        let failed = self.issues.len() > before;
+        for key in o.keys().filter(|k| !RATE_FIELDS.contains(&k.as_str())) {
+            self.warn(
+                &p.key(key),
+                format!("unknown rate field `{key}` is ignored"),
+            );
+        }
+        if failed {
             return None;
         }
         Some(Rate {

@@ -92,3 +92,53 @@ fn a_v1_sheet_checks_with_any_type_and_no_dates() {
         "{text}"
     );
 }
+
+#[test]
+fn deployments_and_provisioned_sections_are_checked_too() {
+    let text = r#"{
+  "version": "x", "currency": "EUR",
+  "rates": [
+    { "model": "gpt-4o", "deploymentType": "GlobalStandard", "input": 1, "output": 4, "cachedinput": 0.5 }
+  ],
+  "deployments": { "chat": { "model": "gpt-4o", "deploymentType": "Regional" },
+                   "std": { "model": "gpt-4o", "deploymentType": "Standard" } },
+  "provisioned": { "ptu": { "monthly": -5 } }
+}"#;
+    let d = diagnostics(text);
+    let text: Vec<String> = d.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("4:102: warning")
+                && t.contains("unknown rate field `cachedinput`")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("6:28: error") && t.contains("unknown deployment type")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("8:40: error") && t.contains("`monthly` is negative")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn warnings_do_not_make_a_sheet_invalid() {
+    let text = r#"{"version":"x","currency":"USD",
+ "rates":[{"model":"m","deploymentType":"Standard","input":1,"output":1,"comment":"?"}],
+ "deployments":{"ptu":{"deploymentType":"Standard"}},
+ "provisioned":{"ptu":{"monthly":100}}}"#;
+    let CheckOutcome::Valid { table, warnings } = check(text) else {
+        panic!("invalid")
+    };
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings[1]
+        .message
+        .contains("priced per call, not allocated"));
+    assert!(table
+        .render_table()
+        .contains("provisioned ptu: 100 USD per month"));
+    assert!(PriceSheet::from_json(text).is_ok());
+}
