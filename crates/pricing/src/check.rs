@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::parse::{read_sheet, Diagnostic, Severity, SheetError};
+use crate::parse::{read_sheet, Diagnostic, Severity, SheetError, RATE_FIELDS};
 use crate::sheet::{PriceSheet, SheetFormat};
 
 /// One line of the table: a rate.
@@ -125,15 +125,8 @@ impl RateTable {
 
     /// The table as aligned text, rates per 1M tokens in the sheet's currency.
     pub fn render_table(&self) -> String {
-        let header = [
-            "model",
-            "version",
-            "deploymentType",
-            "from",
-            "input",
-            "cachedInput",
-            "output",
-        ];
+        // The columns are the rate fields, in the sheet's order.
+        let header: [&str; 7] = std::array::from_fn(|i| RATE_FIELDS[i]);
         let cells: Vec<[String; 7]> = self.rows.iter().map(TableRow::cells).collect();
         let mut width = header.map(str::len);
         for row in &cells {

@@ -113,7 +113,7 @@ pub(crate) fn decimal_of(v: &Value) -> Option<Decimal> {
 }
 
 /// The fields a v2 rate may have (`note` and `source` are free text).
-const RATE_FIELDS: [&str; 9] = [
+pub(crate) const RATE_FIELDS: [&str; 9] = [
     "model",
     "version",
     "deploymentType",
