@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::deployment::DeploymentType;
 use crate::meter::{map_meter, MeterKind};
-use crate::parse::decimal_of;
+use crate::parse::{decimal_of, MAX_AMOUNT};
 
 /// One item of a Retail Prices API answer (the fields the import reads).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -267,7 +267,12 @@ fn classify(item: &RetailItem) -> Result<Decimal, SkipReason> {
         .as_ref()
         .and_then(decimal_of)
         .ok_or_else(not_tokens)?;
-    Ok((price * Decimal::from(1_000_000) / per_unit).normalize())
+    let per_million = price
+        .checked_mul(Decimal::from(1_000_000))
+        .map(|p| (p / per_unit).normalize())
+        .filter(|p| *p <= Decimal::from(MAX_AMOUNT) && !p.is_sign_negative())
+        .ok_or_else(|| SkipReason::NotTokens(format!("price {price} out of range")))?;
+    Ok(per_million)
 }
 
 fn start_date(item: &RetailItem) -> Result<NaiveDate, String> {

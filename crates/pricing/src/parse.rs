@@ -112,6 +112,11 @@ pub(crate) fn decimal_of(v: &Value) -> Option<Decimal> {
     Decimal::from_str(&f.to_string()).ok()
 }
 
+/// The largest rate, weight or monthly amount a sheet may hold. It keeps every product of a
+/// token count (at most 2^64) and an amount inside `Decimal`'s exact range, so pricing and
+/// weighting never overflow.
+pub(crate) const MAX_AMOUNT: i64 = 1_000_000_000;
+
 /// The fields a v2 rate may have (`note` and `source` are free text).
 pub(crate) const RATE_FIELDS: [&str; 9] = [
     "model",
@@ -219,11 +224,15 @@ impl Reader {
     fn amount(&mut self, obj: &Map<String, Value>, key: &str, path: &JsonPath) -> Option<Decimal> {
         let v = obj.get(key)?;
         match decimal_of(v) {
-            Some(d) if !d.is_sign_negative() || d.is_zero() => Some(d),
-            Some(d) => {
+            Some(d) if d.is_sign_negative() && !d.is_zero() => {
                 self.error(&path.key(key), format!("`{key}` is negative ({d})"));
                 None
             }
+            Some(d) if d > Decimal::from(MAX_AMOUNT) => {
+                self.error(&path.key(key), format!("`{key}` {d} is over {MAX_AMOUNT}, beyond any real rate, weight or monthly cost"));
+                None
+            }
+            Some(d) => Some(d),
             None => {
                 self.error(&path.key(key), format!("`{key}` is not a number"));
                 None

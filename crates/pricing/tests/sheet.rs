@@ -331,3 +331,23 @@ fn a_cost_serialises_as_json_numbers_with_the_ledger_field_names() {
     let back: chargeback_pricing::Cost = serde_json::from_str(&json).unwrap();
     assert_eq!(back.total, d("0.000386"));
 }
+
+#[test]
+fn absurd_amounts_are_refused_so_pricing_never_overflows() {
+    let huge = r#"{"version":"t","currency":"USD","rates":[{"model":"m","deploymentType":"Standard","input":1e12,"output":1}]}"#;
+    let err = PriceSheet::from_json(huge).unwrap_err().to_string();
+    assert!(err.contains("beyond any real rate"), "{err}");
+    let max = r#"{"version":"t","currency":"USD","rates":[{"model":"m","deploymentType":"Standard","input":1000000000,"output":1000000000}]}"#;
+    let s = PriceSheet::from_json(max).unwrap();
+    let mut u = usage(
+        "m",
+        DeploymentType::Standard,
+        "2026-11-02T00:00:00Z",
+        u64::MAX,
+        0,
+        u64::MAX,
+    );
+    assert!(s.price(&u).is_ok());
+    u.cached = u64::MAX;
+    assert!(s.price(&u).is_ok());
+}
