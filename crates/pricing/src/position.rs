@@ -228,4 +228,35 @@ mod tests {
         );
         assert_eq!(position_of(TEXT, &JsonPath::root()), (1, 1));
     }
+
+    fn char_at(text: &str, (line, col): (usize, usize)) -> Option<char> {
+        text.lines().nth(line - 1)?.chars().nth(col - 1)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_rate_and_its_model_are_found_in_any_layout(
+            models in proptest::collection::vec("[a-z\\[\\]{}\",:é ]{0,12}", 1..6),
+            pretty in proptest::bool::ANY,
+        ) {
+            let rates: Vec<serde_json::Value> = models
+                .iter()
+                .map(|m| serde_json::json!({"note": "}{][", "model": m, "input": 1}))
+                .collect();
+            let doc = serde_json::json!({"version": "v", "rates": rates});
+            let text = if pretty {
+                serde_json::to_string_pretty(&doc).unwrap()
+            } else {
+                serde_json::to_string(&doc).unwrap()
+            };
+            for i in 0..models.len() {
+                let rate = JsonPath::root().key("rates").index(i);
+                proptest::prop_assert_eq!(char_at(&text, position_of(&text, &rate)), Some('{'));
+                let model = position_of(&text, &rate.key("model"));
+                let rest: String = text.lines().nth(model.0 - 1).unwrap().chars().skip(model.1 - 1).collect();
+                let literal = serde_json::to_string(&models[i]).unwrap();
+                proptest::prop_assert!(rest.starts_with(&literal), "{} not at {:?}", literal, model);
+            }
+        }
+    }
 }
