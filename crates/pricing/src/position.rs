@@ -249,12 +249,12 @@ mod tests {
             } else {
                 serde_json::to_string(&doc).unwrap()
             };
-            for i in 0..models.len() {
+            for (i, m) in models.iter().enumerate() {
                 let rate = JsonPath::root().key("rates").index(i);
                 proptest::prop_assert_eq!(char_at(&text, position_of(&text, &rate)), Some('{'));
                 let model = position_of(&text, &rate.key("model"));
                 let rest: String = text.lines().nth(model.0 - 1).unwrap().chars().skip(model.1 - 1).collect();
-                let literal = serde_json::to_string(&models[i]).unwrap();
+                let literal = serde_json::to_string(m).unwrap();
                 proptest::prop_assert!(rest.starts_with(&literal), "{} not at {:?}", literal, model);
             }
         }
