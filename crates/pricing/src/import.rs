@@ -73,6 +73,8 @@ pub struct Imported {
     pub unmapped: Vec<SkippedMeter>,
     /// Model, version and type with no input or no output meter: no rate written.
     pub incomplete: Vec<String>,
+    /// Items of other regions or currencies than the ones selected, not read further.
+    pub not_selected: usize,
 }
 
 /// Why nothing could be imported.
@@ -110,11 +112,13 @@ pub fn import_retail(
             .is_none_or(|r| i.arm_region_name.eq_ignore_ascii_case(r))
     };
     let mut c = Collector::default();
-    for item in items
-        .iter()
-        .filter(|i| i.currency_code.eq_ignore_ascii_case(&currency) && region_ok(i))
-    {
-        c.add(item);
+    let mut not_selected = 0;
+    for item in &items {
+        if item.currency_code.eq_ignore_ascii_case(&currency) && region_ok(item) {
+            c.add(item);
+        } else {
+            not_selected += 1;
+        }
     }
     if !c.conflicts.is_empty() {
         return Err(ImportError::Conflicts(c.conflicts));
@@ -137,6 +141,7 @@ pub fn import_retail(
         skipped: c.skipped,
         unmapped: c.unmapped,
         incomplete: c.incomplete,
+        not_selected,
     })
 }
 

@@ -305,6 +305,9 @@ impl Reader {
             let Some(ty) = rate.deployment_type else {
                 continue;
             };
+            if ty.is_provisioned() {
+                self.warn(&p, format!("a {ty} rate never prices a call (provisioned calls carry no per-call price); put the monthly cost under `provisioned`"));
+            }
             let key = (rate.model.clone(), rate.version.clone(), ty);
             if let Some((prev, j)) = last.get(&key) {
                 let what = format!(

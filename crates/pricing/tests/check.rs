@@ -127,14 +127,16 @@ fn deployments_and_provisioned_sections_are_checked_too() {
 #[test]
 fn warnings_do_not_make_a_sheet_invalid() {
     let text = r#"{"version":"x","currency":"USD",
- "rates":[{"model":"m","deploymentType":"Standard","input":1,"output":1,"comment":"?"}],
+ "rates":[{"model":"m","deploymentType":"Standard","input":1,"output":1,"comment":"?"},
+   {"model":"m","deploymentType":"ProvisionedManaged","input":1,"output":1}],
  "deployments":{"ptu":{"deploymentType":"Standard"}},
  "provisioned":{"ptu":{"monthly":100}}}"#;
     let CheckOutcome::Valid { table, warnings } = check(text) else {
         panic!("invalid")
     };
-    assert_eq!(warnings.len(), 2, "{warnings:#?}");
-    assert!(warnings[1]
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(warnings[1].message.contains("never prices a call"));
+    assert!(warnings[2]
         .message
         .contains("priced per call, not allocated"));
     assert!(table

@@ -147,6 +147,7 @@ fn several_currencies_need_a_choice_and_the_currency_selects_its_copies() {
     };
     let got = import_retail(&files, &eur).unwrap();
     assert_eq!(got.rates, 0);
+    assert_eq!(got.not_selected, 31);
     assert_eq!(got.incomplete, ["gpt-4o 1120 GlobalStandard"]);
     assert!(
         got.sheet_json.contains("\"version\": \"eu\"")
