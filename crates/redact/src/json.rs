@@ -25,9 +25,10 @@ enum State {
     Value(Class),
 }
 
-/// Edits of `text` for every secret the JSON walk finds, sorted and disjoint. `depth` counts the
-/// strings this text is inside of.
-pub(crate) fn edits(text: &str, depth: usize) -> Vec<Edit> {
+/// Edits of `text` for every secret the JSON walk finds. `depth` counts the strings this text is
+/// inside of; `scanned` says the byte scanner reads all of `text` too (then a string without
+/// escapes needs no second look: the scanner reads its content as it stands).
+pub(crate) fn edits(text: &str, depth: usize, scanned: bool) -> Vec<Edit> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut state = State::Free;
@@ -43,7 +44,7 @@ pub(crate) fn edits(text: &str, depth: usize) -> Vec<Edit> {
                         State::Free
                     }
                     _ => {
-                        nested(text, i + 1, end, depth, &mut out);
+                        nested(text, (i + 1, end), depth, scanned, &mut out);
                         match next_non_space(b, next) {
                             Some(b':') => State::Key(json_key_class(&decode(&text[i + 1..end]).0)),
                             _ => State::Free,
@@ -131,11 +132,23 @@ fn container_end(b: &[u8], open: usize) -> usize {
     b.len()
 }
 
+/// The bytes that end a bare word: whitespace, quotes and JSON punctuation.
+const ENDS_BARE: [bool; 256] = {
+    let mut t = [false; 256];
+    let ends = b" \t\n\r\"{}[],:";
+    let mut i = 0;
+    while i < ends.len() {
+        t[ends[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// The end of a number, literal or (in broken text) bare word starting at `from`.
 fn bare_end(b: &[u8], from: usize) -> usize {
     b[from..]
         .iter()
-        .position(|c| b" \t\n\r\"{}[],:".contains(c))
+        .position(|&c| ENDS_BARE[usize::from(c)])
         .map_or(b.len(), |p| from + p)
 }
 
@@ -150,9 +163,26 @@ fn secret_string(text: &str, start: usize, end: usize, class: Class, out: &mut V
 
 /// Any other string: its decoded content is redacted as a text of its own, and each edit of it
 /// is carried back onto the escaped content, the replacement escaped for the string.
-fn nested(text: &str, start: usize, end: usize, depth: usize, out: &mut Vec<Edit>) {
+fn nested(
+    text: &str,
+    (start, end): (usize, usize),
+    depth: usize,
+    scanned: bool,
+    out: &mut Vec<Edit>,
+) {
     let raw = &text[start..end];
     if raw.len() < MIN_SECRET_TEXT {
+        return;
+    }
+    if !raw.contains('\\') {
+        // No escapes: no JSON inside (it would need escaped quotes), the content is its text.
+        if !scanned {
+            out.extend(crate::scan::edits(raw).into_iter().map(|e| Edit {
+                start: start + e.start,
+                end: start + e.end,
+                with: json_escape(&e.with),
+            }));
+        }
         return;
     }
     let (inner, map) = decode(raw);

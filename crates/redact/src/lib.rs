@@ -8,6 +8,7 @@
 //! - [`redact`] (here): the entry point; picks the walk for valid JSON or walk + scan otherwise.
 //! - `json`: the JSON walk (values under secret keys, recursion into every string).
 //! - `scan`: the byte scanner (key-value pairs in any syntax, bearer tokens, JWTs, SAS `sig=`).
+//! - `ends`: where the scanner's values end (remembered, so the scan stays linear).
 //! - `unit`: what the scanner reads: characters and escapes (JSON at any level, `%XX`).
 //! - `keys`: which key names are secret.
 //! - `edit`: replacements as spans of the original text, spliced in.
@@ -16,6 +17,7 @@
 //! What counts as a secret, what replaces it and the limits: `docs/redaction.md`.
 
 mod edit;
+mod ends;
 mod fingerprint;
 mod json;
 mod keys;
@@ -47,9 +49,9 @@ pub(crate) fn text_edits(text: &str, depth: usize) -> Vec<Edit> {
         return edit::merge(scan::edits(text));
     }
     if is_json(text) {
-        return json::edits(text, depth);
+        return json::edits(text, depth, false);
     }
-    let mut edits = json::edits(text, depth);
+    let mut edits = json::edits(text, depth, true);
     edits.extend(scan::edits(text));
     edit::merge(edits)
 }

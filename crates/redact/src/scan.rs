@@ -2,9 +2,10 @@
 //! any level) by reading words and what follows them, escapes decoded as it goes.
 
 use crate::edit::Edit;
+use crate::ends::{Ends, Kind};
 use crate::fingerprint::{is_redacted, replace_string, MARKER};
 use crate::keys::{Class, Normalised};
-use crate::unit::{decoded, unit_at, units, Unit};
+use crate::unit::{decoded, unit_at, units};
 
 /// Letters, digits, `-`, `_` and `.`: what key names and tokens are made of.
 fn is_word(c: char) -> bool {
@@ -18,10 +19,22 @@ fn is_token(c: char) -> bool {
 
 /// Every secret found in `text`, as edits of `text` (not merged).
 pub(crate) fn edits(text: &str) -> Vec<Edit> {
-    let mut out = Vec::new();
+    let mut scan = Scan {
+        text,
+        out: Vec::new(),
+        ends: Ends::new(),
+    };
+    let b = text.as_bytes();
     let mut prev = ' ';
     let mut i = 0;
-    while i < text.len() {
+    while i < b.len() {
+        // Fast path: a plain ASCII character that starts no word.
+        let c = b[i];
+        if c < 0x80 && c != b'\\' && c != b'%' && !is_word(char::from(c)) {
+            prev = char::from(c);
+            i += 1;
+            continue;
+        }
         let u = unit_at(text, i);
         if !is_word(u.ch) {
             prev = u.ch;
@@ -29,10 +42,16 @@ pub(crate) fn edits(text: &str) -> Vec<Edit> {
             continue;
         }
         let word = Word::read(text, i);
-        i = word.after(text, prev, &mut out);
+        i = scan.after(&word, prev);
         prev = 'x';
     }
-    out
+    scan.out
+}
+
+struct Scan<'a> {
+    text: &'a str,
+    out: Vec<Edit>,
+    ends: Ends,
 }
 
 /// A maximal run of word units.
@@ -47,15 +66,29 @@ impl Word {
     fn read(text: &str, start: usize) -> Word {
         let mut name = Normalised::default();
         let mut end = start;
-        let mut head = String::new();
+        let mut head = ['\0'; 3];
+        let mut count = 0;
         let (mut dots, mut second) = (0, 0);
-        for u in units(text, start).take_while(|u| is_word(u.ch)) {
-            end = u.end;
-            name.push(u.ch);
-            if head.len() < 3 {
-                head.push(u.ch);
+        let b = text.as_bytes();
+        while end < b.len() {
+            // A plain ASCII character is its own unit; anything else is read as a unit.
+            let (ch, next) = match b[end] {
+                c if c < 0x80 && c != b'\\' && c != b'%' => (char::from(c), end + 1),
+                _ => {
+                    let u = unit_at(text, end);
+                    (u.ch, u.end)
+                }
+            };
+            if !is_word(ch) {
+                break;
             }
-            match (u.ch, dots) {
+            end = next;
+            name.push(ch);
+            if count < 3 {
+                head[count] = ch;
+            }
+            count += 1;
+            match (ch, dots) {
                 ('.', _) => dots += 1,
                 (_, 1) => second += 1,
                 _ => {}
@@ -65,132 +98,112 @@ impl Word {
             start,
             end,
             name,
-            jwt: head == "eyJ" && dots >= 1 && second > 0,
-        }
-    }
-
-    /// Records the secret this word starts or names, if any; returns where scanning goes on.
-    fn after(&self, text: &str, prev: char, out: &mut Vec<Edit>) -> usize {
-        if self.jwt {
-            push_value(text, self.start, self.end, Class::Key, out);
-            return self.end;
-        }
-        if self.name.is("bearer") {
-            return bearer_token(text, self.end, out);
-        }
-        match self.name.secret_class(matches!(prev, '?' | '&' | ';')) {
-            Some(class) => key_value(text, self.end, class, out),
-            None => self.end,
+            jwt: head == ['e', 'y', 'J'] && dots >= 1 && second > 0,
         }
     }
 }
 
-/// Records `text[start..end]` (trimmed) as a secret value unless empty, `null` or already redacted.
-fn push_value(text: &str, start: usize, end: usize, class: Class, out: &mut Vec<Edit>) {
-    let value = decoded(text, start, end);
-    let value = value.trim();
-    if value.is_empty() || value == "null" || is_redacted(value) {
-        return;
-    }
-    out.push(Edit {
-        start,
-        end,
-        with: replace_string(value, class),
-    });
-}
-
-/// After `Bearer`: whitespace (any kind, escaped or URL-encoded) then the token.
-fn bearer_token(text: &str, from: usize, out: &mut Vec<Edit>) -> usize {
-    let mut it = units(text, from).peekable();
-    let mut gap = false;
-    while it.next_if(|u| u.ch.is_whitespace() || u.ch == '+').is_some() {
-        gap = true;
-    }
-    let Some(first) = it.peek().copied() else {
-        return text.len();
-    };
-    if !gap || already_redacted(text, first.start) {
-        return first.start;
-    }
-    let end = it
-        .take_while(|u| is_token(u.ch))
-        .last()
-        .map_or(first.start, |u| u.end);
-    push_value(text, first.start, end, Class::Key, out);
-    end
-}
-
-fn already_redacted(text: &str, at: usize) -> bool {
-    is_redacted(&text[at..])
-}
-
-/// After a secret key's name: quotes and whitespace, `:` or `=`, whitespace, then the value.
-fn key_value(text: &str, from: usize, class: Class, out: &mut Vec<Edit>) -> usize {
-    let mut it = units(text, from).peekable();
-    // The level of the quote closing the key's name: a quote below it ends the key's string.
-    let mut key_quote = None;
-    while let Some(u) = it.next_if(|u| u.ch.is_whitespace() || matches!(u.ch, '"' | '\'')) {
-        if u.ch == '"' {
-            key_quote.get_or_insert(u.level);
+impl Scan<'_> {
+    /// Records the secret `word` starts or names, if any; returns where scanning goes on. After
+    /// a key's value that is not a container, that is the value's start: a value may hold another
+    /// secret (`password=Bearer x`, a broken `"token":"api-key":"x"`), and the value's end is
+    /// remembered, so reading it again costs nothing more.
+    fn after(&mut self, word: &Word, prev: char) -> usize {
+        if word.jwt {
+            self.push_value(word.start, word.end, Class::Key);
+            return word.end;
+        }
+        if word.name.is("bearer") {
+            return self.bearer_token(word.end);
+        }
+        match word.name.secret_class(matches!(prev, '?' | '&' | ';')) {
+            Some(class) => self.key_value(word.end, class),
+            None => word.end,
         }
     }
-    let Some(sep) = it.next_if(|u| matches!(u.ch, ':' | '=')) else {
-        return from;
-    };
-    while it.next_if(|u| u.ch.is_whitespace()).is_some() {}
-    let Some(first) = it.next() else {
-        return text.len();
-    };
-    if already_redacted(text, first.start) {
-        return first.start;
-    }
-    let (start, end) = match first.ch {
-        '"' => (first.end, quoted_end(text, first)),
-        '\'' => (first.end, unquoted_end(text, first.end, |c| c == '\'')),
-        '[' | '{' => {
-            let end = container_end(text, first.start, key_quote);
-            out.push(Edit {
-                start: first.start,
-                end,
-                with: MARKER.to_string(),
-            });
-            return end;
+
+    /// Records `text[start..end]` as a secret value unless empty, `null`, already redacted or
+    /// inside a value already recorded (edits start in order, so the last one tells).
+    fn push_value(&mut self, start: usize, end: usize, class: Class) {
+        if self.out.last().is_some_and(|last| end <= last.end) {
+            return;
         }
-        _ if sep.ch == '=' => (first.start, unquoted_end(text, first.start, ends_query)),
-        _ => (first.start, unquoted_end(text, first.start, ends_header)),
-    };
-    push_value(text, start, end, class, out);
-    end
-}
-
-/// Where a `name=value` value (query parameter, connection-string part) ends.
-fn ends_query(c: char) -> bool {
-    c.is_whitespace() || "&;\"'<>,}])|#".contains(c)
-}
-
-/// Where a `name: value` value (header, unquoted JSON-like text) ends.
-fn ends_header(c: char) -> bool {
-    "\n\r\"',;}]<>".contains(c)
-}
-
-/// The end of a value that runs until a unit for which `stop` holds (or the end of the text),
-/// trailing whitespace left out.
-fn unquoted_end(text: &str, from: usize, stop: impl Fn(char) -> bool) -> usize {
-    let mut end = from;
-    for u in units(text, from).take_while(|u| !stop(u.ch)) {
-        if !u.ch.is_whitespace() {
-            end = u.end;
+        let value = decoded(self.text, start, end);
+        let value = value.trim();
+        if value.is_empty() || value == "null" || is_redacted(value) {
+            return;
         }
+        self.out.push(Edit {
+            start,
+            end,
+            with: replace_string(value, class),
+        });
     }
-    end
-}
 
-/// The end of a quoted value: the next quote at the opening quote's level of escaping or an outer
-/// one (an inner, more escaped quote belongs to the value), or the end of the text.
-fn quoted_end(text: &str, open: Unit) -> usize {
-    units(text, open.end)
-        .find(|u| u.ch == '"' && u.level <= open.level)
-        .map_or(text.len(), |u| u.start)
+    /// After `Bearer`: whitespace (any kind, escaped or URL-encoded) then the token.
+    fn bearer_token(&mut self, from: usize) -> usize {
+        let mut it = units(self.text, from).peekable();
+        let mut gap = false;
+        while it
+            .next_if(|u| u.ch.is_whitespace() || u.ch == '+')
+            .is_some()
+        {
+            gap = true;
+        }
+        let Some(first) = it.peek().copied() else {
+            return self.text.len();
+        };
+        if !gap || is_redacted(&self.text[first.start..]) {
+            return first.start;
+        }
+        let end = it
+            .take_while(|u| is_token(u.ch))
+            .last()
+            .map_or(first.start, |u| u.end);
+        self.push_value(first.start, end, Class::Key);
+        end
+    }
+
+    /// After a secret key's name: quotes and whitespace, `:` or `=`, whitespace, then the value.
+    fn key_value(&mut self, from: usize, class: Class) -> usize {
+        let text = self.text;
+        let mut it = units(text, from).peekable();
+        // The level of the quote closing the key's name: a quote below it ends the key's string.
+        let mut key_quote = None;
+        while let Some(u) = it.next_if(|u| u.ch.is_whitespace() || matches!(u.ch, '"' | '\'')) {
+            if u.ch == '"' {
+                key_quote.get_or_insert(u.level);
+            }
+        }
+        let Some(sep) = it.next_if(|u| matches!(u.ch, ':' | '=')) else {
+            return from;
+        };
+        while it.next_if(|u| u.ch.is_whitespace()).is_some() {}
+        let Some(first) = it.next() else {
+            return text.len();
+        };
+        if is_redacted(&text[first.start..]) {
+            return first.start;
+        }
+        let (start, kind) = match first.ch {
+            '"' => (first.end, Kind::Quoted(first.level)),
+            '\'' => (first.end, Kind::SingleQuoted),
+            '[' | '{' => {
+                let end = container_end(text, first.start, key_quote);
+                self.out.push(Edit {
+                    start: first.start,
+                    end,
+                    with: MARKER.to_string(),
+                });
+                return end;
+            }
+            _ if sep.ch == '=' => (first.start, Kind::Query),
+            _ => (first.start, Kind::Header),
+        };
+        let end = self.ends.end(text, start, kind);
+        self.push_value(start, end, class);
+        start
+    }
 }
 
 /// The end of an array or object value: just after its closing bracket, brackets inside its

@@ -59,7 +59,11 @@ pub(crate) fn unit_at(text: &str, i: usize) -> Unit {
                 start: i,
                 end,
                 ch,
-                level: if ch == '"' { (run as u32).trailing_ones() } else { 0 },
+                level: if ch == '"' {
+                    (run as u32).trailing_ones()
+                } else {
+                    0
+                },
             };
             match b.get(j) {
                 Some(b'u') => match hex4(b, j + 1) {
@@ -132,7 +136,10 @@ mod tests {
     #[test]
     fn broken_escapes_are_plain_characters() {
         assert_eq!(read(r#"\q"#), vec![('\\', 0), ('q', 0)]);
-        assert_eq!(read(r#"\u12"#), vec![('\\', 0), ('u', 0), ('1', 0), ('2', 0)]);
+        assert_eq!(
+            read(r#"\u12"#),
+            vec![('\\', 0), ('u', 0), ('1', 0), ('2', 0)]
+        );
         assert_eq!(read("%zé\\"), vec![('%', 0), ('z', 0), ('é', 0), ('\\', 0)]);
     }
 }
