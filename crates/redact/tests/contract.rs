@@ -15,7 +15,11 @@ fn check(case: &cases::Case) {
     );
     let out = redact(case.input);
     let problems = cases::problems(case, &out);
-    assert!(problems.is_empty(), "{problems:?}\n in: {}\nout: {out}", case.input);
+    assert!(
+        problems.is_empty(),
+        "{problems:?}\n in: {}\nout: {out}",
+        case.input
+    );
 }
 
 macro_rules! contract {
@@ -70,19 +74,30 @@ fn plain_text_headers_and_query_strings_are_redacted() {
     for s in ["s3cr3t1", "s3cr3t2", "s3cr3t3"] {
         assert!(!out.contains(s), "{s} survived: {out}");
     }
-    assert!(out.contains("&a=1 HTTP/1.1\r\n") && out.ends_with("\r\nHost: h\r\n"), "{out}");
+    assert!(
+        out.contains("&a=1 HTTP/1.1\r\n") && out.ends_with("\r\nHost: h\r\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_v1_key_in_a_dead_letter_gets_the_fingerprint_its_records_are_billed_to() {
     let key = "5f2b8c0e9d4a4e7bb1c3d6e8f0a2b4c6";
     let out = redact(&format!(r#"{{"AppSubscriptionKey":"{key}","Request":"{{"#));
-    assert!(out.contains(&key_fingerprint(key)) && !out.contains(key), "{out}");
+    assert!(
+        out.contains(&key_fingerprint(key)) && !out.contains(key),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_64_kib_run_of_key_fragments_is_redacted_in_one_pass() {
-    for unit in [r#""api-key":"#, r#"\"api-key\":"#, "api-key: ", "[{\"password\":"] {
+    for unit in [
+        r#""api-key":"#,
+        r#"\"api-key\":"#,
+        "api-key: ",
+        "[{\"password\":",
+    ] {
         let text = unit.repeat(64 * 1024 / unit.len());
         let out = redact(&text);
         assert!(out.len() <= text.len() * 4);
@@ -93,7 +108,12 @@ fn a_64_kib_run_of_key_fragments_is_redacted_in_one_pass() {
 fn what_the_old_redactor_caught_is_still_caught() {
     let raw = r#"{"AppSubscriptionKey":"abc123secret","request":"{\"api-key\":\"zzz999\"}","h":"Bearer eyJhbGciOi.payload.sig","cs":"Endpoint=sb://x/;SharedAccessKey=Zm9vYmFy;EntityPath=y"}"#;
     let out = redact(raw);
-    for secret in ["abc123secret", "zzz999", "eyJhbGciOi.payload.sig", "Zm9vYmFy"] {
+    for secret in [
+        "abc123secret",
+        "zzz999",
+        "eyJhbGciOi.payload.sig",
+        "Zm9vYmFy",
+    ] {
         assert!(!out.contains(secret), "{secret} survived in {out}");
     }
     assert!(out.contains(&key_fingerprint("abc123secret")));

@@ -28,9 +28,28 @@ const KEY_NAMES: &[&[&str]] = &[
 
 /// Words of ordinary text: escapes, non-ASCII, nothing secret.
 const FILLER: &[&str] = &[
-    "travel", "spend", "invoice", "plan", "the", "of", "Q3", "summary", "é", "日本", "😀",
-    "line\nbreak", "tab\there", "say \"hi\"", "C:\\dir", "a/b", "50%", "x=1&y=2", "k: v",
-    "<b>", "max_tokens", "api-version=2024-10-21",
+    "travel",
+    "spend",
+    "invoice",
+    "plan",
+    "the",
+    "of",
+    "Q3",
+    "summary",
+    "é",
+    "日本",
+    "😀",
+    "line\nbreak",
+    "tab\there",
+    "say \"hi\"",
+    "C:\\dir",
+    "a/b",
+    "50%",
+    "x=1&y=2",
+    "k: v",
+    "<b>",
+    "max_tokens",
+    "api-version=2024-10-21",
 ];
 
 /// A secret: `Zz` and ten capitals or digits (no filler contains `Zz`).
@@ -93,7 +112,10 @@ fn member_plant(s: String) -> impl Strategy<Value = (Plant, Vec<String>)> {
             2 => format!("{{\"value\":\"{s}\",\"more\":{{\"v\":\"{s2}\"}}}}"),
             _ => format!("\"prefix {s} suffix\""),
         };
-        (Plant::Member(format!("\"{key}\":{gap}{value}")), vec![s.clone(), s2])
+        (
+            Plant::Member(format!("\"{key}\":{gap}{value}")),
+            vec![s.clone(), s2],
+        )
     })
 }
 
@@ -158,7 +180,15 @@ fn placed() -> impl Strategy<Value = (Placed, Vec<String>)> {
     (plant(), 0..3usize, any::<Index>(), filler(), filler()).prop_map(
         |((plant, secrets), level, at, before, after)| {
             let filler = (before, after);
-            (Placed { plant, level, at, filler }, secrets)
+            (
+                Placed {
+                    plant,
+                    level,
+                    at,
+                    filler,
+                },
+                secrets,
+            )
         },
     )
 }
@@ -170,15 +200,22 @@ fn event_text(plants: &[Placed], fill: &[String], styles: (usize, usize)) -> Str
         let mut members: Vec<String> = match level {
             0 => vec![
                 r#""requestId":"0b6f3c52-5d1e-4f5a-9a51-6f7c0e9d1a01""#.into(),
-                r#""path":"/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21""#.into(),
+                r#""path":"/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21""#
+                    .into(),
                 r#""statusCode":200"#.into(),
                 format!(r#""response":"{}""#, encode(&fill[0], 0)),
             ],
             1 => vec![
-                format!(r#""messages":[{{"role":"user","content":"{}"}}]"#, encode(&fill[1], 0)),
+                format!(
+                    r#""messages":[{{"role":"user","content":"{}"}}]"#,
+                    encode(&fill[1], 0)
+                ),
                 r#""max_tokens":200"#.into(),
             ],
-            _ => vec![format!(r#""city":"{}","n":[1.50,2e3]"#, encode(&fill[2], 0))],
+            _ => vec![format!(
+                r#""city":"{}","n":[1.50,2e3]"#,
+                encode(&fill[2], 0)
+            )],
         };
         if level < 2 {
             let style = if level == 0 { styles.0 } else { styles.1 };

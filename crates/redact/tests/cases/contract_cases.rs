@@ -89,9 +89,15 @@ pub const NEWLINE_ESCAPE_AFTER_A_COLON: Case = Case {
 
 pub const ALL: &[(&str, &Case)] = &[
     ("unicode-escaped key", &UNICODE_ESCAPED_KEY),
-    ("underscore and camelCase keys", &UNDERSCORE_AND_CAMEL_CASE_KEYS),
+    (
+        "underscore and camelCase keys",
+        &UNDERSCORE_AND_CAMEL_CASE_KEYS,
+    ),
     ("array and object values", &ARRAY_AND_OBJECT_VALUES),
-    ("whitespace after colon and Bearer", &WHITESPACE_AFTER_COLON_AND_BEARER),
+    (
+        "whitespace after colon and Bearer",
+        &WHITESPACE_AFTER_COLON_AND_BEARER,
+    ),
     ("SAS sig in URLs", &SAS_SIGNATURE_IN_URLS),
     ("bare JWT", &BARE_JWT),
     ("connection-string parts", &CONNECTION_STRING_PARTS),
@@ -116,7 +122,10 @@ fn escape(s: &str) -> String {
 pub fn problems(case: &Case, output: &str) -> Vec<String> {
     let mut out = Vec::new();
     for secret in case.secrets {
-        if escaped_forms(secret).iter().any(|f| output.contains(f.as_str())) {
+        if escaped_forms(secret)
+            .iter()
+            .any(|f| output.contains(f.as_str()))
+        {
             out.push(format!("secret {secret:?} survived"));
         }
     }
