@@ -27,12 +27,14 @@ fn stops(kind: Kind, u: &Unit) -> bool {
     }
 }
 
-fn slot(kind: Kind) -> usize {
+/// Where the last end of a kind of value is kept, and which kind it was (levels of escaping past
+/// 28 share a place).
+fn slot(kind: Kind) -> (usize, u32) {
     match kind {
-        Kind::Query => 0,
-        Kind::Header => 1,
-        Kind::SingleQuoted => 2,
-        Kind::Quoted(level) => 3 + level.min(28) as usize,
+        Kind::Query => (0, 0),
+        Kind::Header => (1, 0),
+        Kind::SingleQuoted => (2, 0),
+        Kind::Quoted(level) => (3 + level.min(28) as usize, level),
     }
 }
 
@@ -40,6 +42,7 @@ fn slot(kind: Kind) -> usize {
 /// that is not whitespace ends at `trimmed`.
 #[derive(Clone, Copy)]
 struct Found {
+    kind: u32,
     start: usize,
     stop: usize,
     trimmed: usize,
@@ -58,11 +61,15 @@ impl Ends {
     /// The end of a value of `kind` starting at `start` (trailing whitespace left out, except in
     /// quoted values), or the end of the text.
     pub(crate) fn end(&mut self, text: &str, start: usize, kind: Kind) -> usize {
-        let slot = &mut self.found[slot(kind)];
+        let (at, id) = slot(kind);
+        let slot = &mut self.found[at];
         let f = match *slot {
-            Some(f) if f.start <= start && start <= f.stop => f,
+            Some(f) if f.kind == id && f.start <= start && start <= f.stop => f,
             _ => {
-                let f = scan(text, start, kind);
+                let f = Found {
+                    kind: id,
+                    ..scan(text, start, kind)
+                };
                 *slot = Some(f);
                 f
             }
@@ -79,6 +86,7 @@ fn scan(text: &str, start: usize, kind: Kind) -> Found {
     for u in units(text, start) {
         if stops(kind, &u) {
             return Found {
+                kind: 0,
                 start,
                 stop: u.start,
                 trimmed,
@@ -89,6 +97,7 @@ fn scan(text: &str, start: usize, kind: Kind) -> Found {
         }
     }
     Found {
+        kind: 0,
         start,
         stop: text.len(),
         trimmed,

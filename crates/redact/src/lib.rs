@@ -1,8 +1,8 @@
 //! Removes secrets (subscription and API keys, bearer tokens, JWTs, SAS signatures, connection
 //! string keys, passwords, client secrets, access/refresh/id tokens) from the raw text a dead letter
 //! keeps, which may be valid JSON, JSON cut off at any byte, broken JSON or plain text, and holds
-//! JSON inside its strings (escaped once or twice). Pure: no I/O, no allocation beyond the output's
-//! order of size, linear time.
+//! JSON inside its strings (escaped once or twice). Pure: no I/O; time and memory linear in the
+//! input.
 //!
 //! Layout:
 //! - [`redact`] (here): the entry point; picks the walk for valid JSON or walk + scan otherwise.
