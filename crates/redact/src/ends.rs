@@ -1,6 +1,7 @@
 //! Where values end, remembered: the scanner reads a value's text again for secrets inside it,
 //! and a value found inside another ends where the outer one did, so no text is read twice.
 
+use crate::scan::is_token;
 use crate::unit::{units, Unit};
 
 /// How a value ends.
@@ -14,6 +15,8 @@ pub(crate) enum Kind {
     SingleQuoted,
     /// `"value"` whose opening quote has this level of escaping.
     Quoted(u32),
+    /// A bearer token.
+    Token,
 }
 
 fn stops(kind: Kind, u: &Unit) -> bool {
@@ -24,17 +27,19 @@ fn stops(kind: Kind, u: &Unit) -> bool {
         // A quote at the opening quote's level or an outer one: an inner, more escaped quote
         // belongs to the value.
         Kind::Quoted(level) => u.ch == '"' && u.level <= level,
+        Kind::Token => !is_token(u.ch),
     }
 }
 
 /// Where the last end of a kind of value is kept, and which kind it was (levels of escaping past
-/// 28 share a place).
+/// 27 share a place).
 fn slot(kind: Kind) -> (usize, u32) {
     match kind {
         Kind::Query => (0, 0),
         Kind::Header => (1, 0),
         Kind::SingleQuoted => (2, 0),
-        Kind::Quoted(level) => (3 + level.min(28) as usize, level),
+        Kind::Token => (3, 0),
+        Kind::Quoted(level) => (4 + level.min(27) as usize, level),
     }
 }
 

@@ -13,7 +13,7 @@ fn is_word(c: char) -> bool {
 }
 
 /// What a bearer token is made of (RFC 6750 `b64token`, plus `%` for URL-encoded ones).
-fn is_token(c: char) -> bool {
+pub(crate) fn is_token(c: char) -> bool {
     is_word(c) || matches!(c, '~' | '+' | '/' | '=' | '%')
 }
 
@@ -109,6 +109,12 @@ impl Scan<'_> {
     /// secret (`password=Bearer x`, a broken `"token":"api-key":"x"`), and the value's end is
     /// remembered, so reading it again costs nothing more.
     fn after(&mut self, word: &Word, prev: char) -> usize {
+        if let Some(class) = word.name.secret_class(matches!(prev, '?' | '&' | ';')) {
+            let next = self.key_value(word.end, class);
+            if next != word.end {
+                return next;
+            }
+        }
         if word.jwt {
             self.push_value(word.start, word.end, Class::Key);
             return word.end;
@@ -116,10 +122,7 @@ impl Scan<'_> {
         if word.name.is("bearer") {
             return self.bearer_token(word.end);
         }
-        match word.name.secret_class(matches!(prev, '?' | '&' | ';')) {
-            Some(class) => self.key_value(word.end, class),
-            None => word.end,
-        }
+        word.end
     }
 
     /// Records `text[start..end]` as a secret value unless empty, `null`, already redacted or
@@ -156,12 +159,10 @@ impl Scan<'_> {
         if !gap || is_redacted(&self.text[first.start..]) {
             return first.start;
         }
-        let end = it
-            .take_while(|u| is_token(u.ch))
-            .last()
-            .map_or(first.start, |u| u.end);
+        let end = self.ends.end(self.text, first.start, Kind::Token);
         self.push_value(first.start, end, Class::Key);
-        end
+        // The token is read again: what follows `Bearer` may be a key's name (broken text).
+        first.start
     }
 
     /// After a secret key's name: quotes and whitespace, `:` or `=`, whitespace, then the value.

@@ -120,3 +120,22 @@ fn what_the_old_redactor_caught_is_still_caught() {
     assert!(out.contains(";EntityPath=y"));
     serde_json::from_str::<serde_json::Value>(&out).unwrap();
 }
+
+#[test]
+fn a_key_read_as_a_bearer_token_or_a_jwt_still_loses_its_value() {
+    // Found by the fuzz target: `Bearer`, a newline, then a header line.
+    for text in [
+        "_bearer____\nOcp-Apim-Subscription-Key: s3cr3tZ1\n",
+        "Bearer\napi-key: s3cr3tZ1",
+        "eyJhbGciOi.eyJzdWIi-api-key: s3cr3tZ1",
+    ] {
+        let out = redact(text);
+        assert!(!out.contains("s3cr3tZ1"), "{text:?} gave {out:?}");
+    }
+}
+
+#[test]
+fn a_64_kib_run_of_bearer_tokens_in_one_token_is_redacted_in_one_pass() {
+    let text = format!("Bearer {}", "bearer+".repeat(64 * 1024 / 7));
+    assert!(!redact(&text).contains("bearer+bearer"));
+}
