@@ -71,7 +71,17 @@ impl ContainerUrl {
             }
             _ => return Err(bad("no container in the path")),
         };
-        let prefix = rest[1..].join("/");
+        // The path after the container is a folder: its blobs are `{folder}/…`.
+        let folder: Vec<&str> = rest[1..]
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", folder.join("/"))
+        };
         let sig_forms = sig_forms(&url);
         if url.query().is_some_and(|q| !q.is_empty()) && sig_forms.is_empty() {
             return Err(bad("the query is not a SAS (it has no sig)"));
@@ -103,7 +113,8 @@ impl ContainerUrl {
         &self.container
     }
 
-    /// The blob-name prefix after the container in the URL ("" when none).
+    /// The folder after the container in the URL, as a blob-name prefix ending in `/` (`""`
+    /// when none): `…/ledger/archive` lists the blobs `archive/…`.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -135,7 +146,7 @@ impl fmt::Display for ContainerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut shown = self.url.clone();
         if !self.prefix.is_empty() {
-            let path = format!("{}/{}", shown.path(), self.prefix);
+            let path = format!("{}/{}", shown.path(), self.prefix.trim_end_matches('/'));
             shown.set_path(&path);
         }
         shown.set_query(None);
@@ -179,8 +190,15 @@ fn decode(segment: &str) -> String {
         .into_owned()
 }
 
+/// Everything but RFC 3986's unreserved characters is percent-encoded.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn enc(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(segment, NOT_UNRESERVED).to_string()
 }
 
 /// The `sig` value as it appears in the raw query and percent-decoded.
