@@ -33,35 +33,7 @@ impl ContainerUrl {
             reason: reason.to_string(),
         };
         let url = Url::parse(input.trim()).map_err(|e| bad(&format!("not a URL ({e})")))?;
-        if url.scheme() != "https" && url.scheme() != "http" {
-            return Err(bad(
-                "the scheme must be https (or http for Azurite on loopback)",
-            ));
-        }
-        let host = url.host_str().ok_or_else(|| bad("no host"))?.to_string();
-        let path_style = is_path_style_host(&host);
-        if url.scheme() == "http" && !path_style {
-            return Err(bad("plain http is only for Azurite on loopback; use https"));
-        }
-        let segments: Vec<String> = url
-            .path_segments()
-            .map(|s| s.map(decode).collect())
-            .unwrap_or_default();
-        let (account, rest) = if path_style {
-            match segments.split_first() {
-                Some((a, rest)) if !a.is_empty() => (a.clone(), rest.to_vec()),
-                _ => {
-                    return Err(bad(
-                        "no account in the path (Azurite: /devstoreaccount1/CONTAINER)",
-                    ))
-                }
-            }
-        } else {
-            match host.split_once(".blob.") {
-                Some((a, _)) if !a.is_empty() => (a.to_string(), segments),
-                _ => return Err(bad("the host is not ACCOUNT.blob.core.windows.net")),
-            }
-        };
+        let (path_style, account, rest) = split_account(&url).map_err(&bad)?;
         let container = match rest.first() {
             Some(c) if valid_container_name(c) => c.clone(),
             Some(c) if !c.is_empty() => {
@@ -70,17 +42,6 @@ impl ContainerUrl {
                 ))
             }
             _ => return Err(bad("no container in the path")),
-        };
-        // The path after the container is a folder: its blobs are `{folder}/…`.
-        let folder: Vec<&str> = rest[1..]
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
-            .collect();
-        let prefix = if folder.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", folder.join("/"))
         };
         let sig_forms = sig_forms(&url);
         if url.query().is_some_and(|q| !q.is_empty()) && sig_forms.is_empty() {
@@ -98,7 +59,7 @@ impl ContainerUrl {
             url: container_url,
             account,
             container,
-            prefix,
+            prefix: folder_prefix(&rest[1..]),
             sig_forms,
         })
     }
@@ -166,6 +127,46 @@ impl fmt::Debug for ContainerUrl {
             .field("container", &self.container)
             .field("prefix", &self.prefix)
             .finish()
+    }
+}
+
+/// Whether the account is in the path (Azurite), the account, and the path segments after it.
+fn split_account(url: &Url) -> Result<(bool, String, Vec<String>), &'static str> {
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err("the scheme must be https (or http for Azurite on loopback)");
+    }
+    let host = url.host_str().ok_or("no host")?;
+    let path_style = is_path_style_host(host);
+    if url.scheme() == "http" && !path_style {
+        return Err("plain http is only for Azurite on loopback; use https");
+    }
+    let segments: Vec<String> = url
+        .path_segments()
+        .map(|s| s.map(decode).collect())
+        .unwrap_or_default();
+    if path_style {
+        return match segments.split_first() {
+            Some((a, rest)) if !a.is_empty() => Ok((true, a.clone(), rest.to_vec())),
+            _ => Err("no account in the path (Azurite: /devstoreaccount1/CONTAINER)"),
+        };
+    }
+    match host.split_once(".blob.") {
+        Some((a, _)) if !a.is_empty() => Ok((false, a.to_string(), segments)),
+        _ => Err("the host is not ACCOUNT.blob.core.windows.net"),
+    }
+}
+
+/// The path after the container is a folder: its blobs are `{folder}/…`.
+fn folder_prefix(segments: &[String]) -> String {
+    let folder: Vec<&str> = segments
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if folder.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", folder.join("/"))
     }
 }
 

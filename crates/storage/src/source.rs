@@ -86,6 +86,14 @@ impl ContainerSource {
             transport: options.transport.clone(),
             ..Default::default()
         };
+        if !url.has_sas() && url.secret_url().scheme() == "http" {
+            return Err(StorageError::Url {
+                url: url.to_string(),
+                reason:
+                    "Entra tokens are only sent over https; add a SAS to a plain-http (Azurite) URL"
+                        .into(),
+            });
+        }
         let credential = if url.has_sas() {
             None
         } else {
@@ -282,7 +290,8 @@ fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     text.replace('\n', " ")
 }
 
-/// Lists and reads on a runtime of its own, for a synchronous caller (the CLI).
+/// Lists and reads on a runtime of its own, for a synchronous caller (the CLI). Must not be
+/// called from inside a tokio runtime (use [`ContainerSource::fetch`] there).
 pub fn fetch_blocking(
     url: &ContainerUrl,
     window: Option<&ListWindow>,

@@ -77,7 +77,7 @@ async fn a_period_lists_its_days_and_the_backlog_week_and_reads_them_in_name_ord
             format!("{{\"blob\":\"{}\"}}\n", b.name).into_bytes()
         );
     }
-    let progress = done.lock().unwrap();
+    let progress = done.lock().unwrap().clone();
     assert_eq!(progress.first(), Some(&(0, expected.len())));
     assert_eq!(progress.last(), Some(&(expected.len(), expected.len())));
 
@@ -225,4 +225,38 @@ async fn no_more_blobs_than_the_bound_are_in_flight_at_once() {
     assert_eq!(outcome.blobs.len(), names.len());
     let peak = max.load(Ordering::SeqCst);
     assert!((1..=3).contains(&peak), "peak in flight {peak}");
+}
+
+#[test]
+fn the_blocking_entry_point_reads_what_the_async_one_does() {
+    let Some(az) = Azurite::start() else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let blobs = three_months();
+    runtime.block_on(fill(&az.setup_client("ledger", None), &blobs));
+    drop(runtime);
+    let url = ContainerUrl::parse(&az.sas_url("ledger")).unwrap();
+    let window = ListWindow::period("2026-10").unwrap();
+    let outcome = chargeback_storage::fetch_blocking(
+        &url,
+        Some(&window),
+        LEDGER_STEM,
+        SourceOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        outcome.blobs.len(),
+        100 + blobs
+            .iter()
+            .filter(|(n, _)| n.as_str() < "usage-2026-11-08" && n.starts_with("usage-2026-11-0"))
+            .count()
+    );
+}
+
+#[test]
+fn a_plain_http_url_without_a_sas_asks_for_one() {
+    let url = ContainerUrl::parse("http://127.0.0.1:10000/devstoreaccount1/ledger").unwrap();
+    let err = ContainerSource::connect(&url, SourceOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("add a SAS"), "{err}");
 }
