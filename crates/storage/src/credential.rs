@@ -46,7 +46,7 @@ impl TokenCredential for Chain {
         for (name, source) in &self.sources {
             match source.get_token(scopes, options.clone()).await {
                 Ok(token) => return Ok(token),
-                Err(e) => failures.push(format!("{name}: {}", first_line(&e.to_string()))),
+                Err(e) => failures.push(format!("{name}: {}", one_line(&e.to_string()))),
             }
         }
         Err(azure_core::Error::with_message(
@@ -56,8 +56,14 @@ impl TokenCredential for Chain {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
+/// A multi-line SDK message (the developer tools list one failure per line) on one line.
+fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
 }
 
 /// Builds the chain. `client_options` is used for the managed-identity requests (tests give it

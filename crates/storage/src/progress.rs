@@ -24,3 +24,17 @@ pub fn terminal_progress(is_terminal: bool) -> Option<Progress> {
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_a_terminal_there_is_no_bar_and_on_one_it_takes_every_count() {
+        assert!(terminal_progress(false).is_none());
+        let bar = terminal_progress(true).expect("a bar on a terminal");
+        for done in 0..=3 {
+            bar(done, 3);
+        }
+    }
+}

@@ -23,6 +23,7 @@ async fn without_any_credential_the_error_says_to_run_az_login() {
     let err = src.list(None, LEDGER_STEM).await.unwrap_err();
     assert!(matches!(err, StorageError::Credential { .. }), "{err:?}");
     let text = err.to_string();
+    eprintln!("the user sees: {text}");
     assert!(
         text.contains("az login") && text.contains("devstoreaccount1"),
         "{text}"
