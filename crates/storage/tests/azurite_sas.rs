@@ -260,3 +260,22 @@ fn a_plain_http_url_without_a_sas_asks_for_one() {
         .unwrap();
     assert!(err.to_string().contains("add a SAS"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sas_that_may_list_but_not_read_reports_every_blob_as_denied() {
+    let Some(az) = Azurite::start() else { return };
+    let blobs = three_months();
+    fill(&az.setup_client("ledger", None), &blobs[..5]).await;
+    let list_only = format!(
+        "{}?{}",
+        az.container_url("ledger"),
+        common::account_sas("l")
+    );
+    let outcome = source(&list_only).fetch(None, LEDGER_STEM).await.unwrap();
+    assert!(outcome.blobs.is_empty());
+    assert_eq!(outcome.unreadable.len(), 5);
+    for u in &outcome.unreadable {
+        assert!(u.reason.starts_with("access denied: HTTP 403"), "{u:?}");
+        assert!(!u.reason.contains("sig="), "{u:?}");
+    }
+}
