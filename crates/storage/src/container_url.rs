@@ -25,8 +25,8 @@ pub struct ContainerUrl {
 impl ContainerUrl {
     /// Parses a container URL. Accepts `https://ACCOUNT.blob.<cloud suffix>/CONTAINER[/PREFIX]`
     /// and, for a loopback or IP host (Azurite), `http(s)://HOST:PORT/ACCOUNT/CONTAINER[/PREFIX]`;
-    /// either may carry a SAS query (`sv=…&sig=…`, as `az storage container generate-sas`
-    /// prints it, with or without a leading `?`).
+    /// either may carry a SAS query after `?` (`se=…&sp=rl&sv=…&sr=c&sig=…`, what
+    /// `az storage container generate-sas -o tsv` prints).
     pub fn parse(input: &str) -> Result<Self, StorageError> {
         let bad = |reason: &str| StorageError::Url {
             url: redact_sig(input),
