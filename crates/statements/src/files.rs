@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::html::{render_overview_html_with_links, render_statement_html};
-use crate::model::{Overview, Statement};
+use crate::model::{Overview, Statement, TokenKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -48,7 +48,7 @@ pub fn render_statement_csv(st: &Statement) -> Result<String, WriteError> {
             &l.deployment,
             &l.model,
             &l.deployment_type,
-            l.token_kind.as_str(),
+            l.token_kind.map(TokenKind::as_str).unwrap_or("all"),
             &l.quantity.to_string(),
             &l.unit,
             &l.rate.map(|r| r.to_string()).unwrap_or_default(),

@@ -139,7 +139,8 @@ pub struct Line {
     pub model: String,
     /// Azure SKU name, e.g. `GlobalStandard`, `DataZoneStandard`, `ProvisionedManaged`.
     pub deployment_type: String,
-    pub token_kind: TokenKind,
+    /// `None` for a provisioned share, which covers every kind (weighted).
+    pub token_kind: Option<TokenKind>,
     /// Tokens.
     pub quantity: u64,
     /// The rate's unit as shown, e.g. `1M tokens`.

@@ -125,7 +125,7 @@ fn the_overview_works_for_any_grouping_and_keeps_currencies_apart() {
     ov.sections.push(usd);
     let html = render_overview_html(&ov);
     assert!(
-        html.contains("Cost per costCenter (EUR)") && html.contains("Cost per costCenter (USD)")
+        html.contains("Cost per cost center (EUR)") && html.contains("Cost per cost center (USD)")
     );
     assert_eq!(
         attr(&html, "data-total-total").len(),

@@ -125,14 +125,23 @@ fn short(label: &str) -> String {
     s
 }
 
-/// A horizontal bar per row (label, amount), largest first as given, amounts at the bar's end.
-pub fn horizontal_bars(rows: &[(String, Decimal)], currency: &str, id: &str) -> String {
+/// One bar of [`horizontal_bars`]: pay-as-you-go and allocated parts, and the total shown.
+pub struct Bar {
+    pub label: String,
+    pub payg: Decimal,
+    pub allocated: Decimal,
+    pub total: Decimal,
+}
+
+/// A horizontal bar per row (in the order given), pay-as-you-go then the allocated provisioned
+/// share stacked after it, the total at the bar's end, and a legend.
+pub fn horizontal_bars(rows: &[Bar], currency: &str, id: &str) -> String {
     let (w, left, right, row_h, top) = (760.0, 230.0, 110.0, 26.0, 8.0);
     let plot_w = w - left - right;
-    let h = top * 2.0 + row_h * rows.len().max(1) as f64 + 20.0;
-    let (step, ticks, top_value) = scale(rows.iter().map(|r| r.1));
-    let mut s = svg_open(id, w, h, &format!("Cost per row ({currency})"));
     let base = top + row_h * rows.len().max(1) as f64;
+    let h = base + 44.0;
+    let (step, ticks, top_value) = scale(rows.iter().map(|r| r.total.max(r.payg + r.allocated)));
+    let mut s = svg_open(id, w, h, &format!("Cost per row ({currency})"));
     for i in 0..=ticks {
         let v = step * Decimal::from(i);
         let x = left + plot_w * ratio(v, top_value);
@@ -143,23 +152,33 @@ pub fn horizontal_bars(rows: &[(String, Decimal)], currency: &str, id: &str) -> 
             lab = tick_label(v, step)
         );
     }
-    for (i, (label, amount)) in rows.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate() {
         let y = top + row_h * i as f64;
-        let bw = plot_w * ratio(*amount, top_value);
+        let pw = plot_w * ratio(r.payg, top_value);
+        let aw = plot_w * ratio(r.allocated, top_value);
         let _ = write!(
             s,
-            r#"<text class="ylab" x="{lx}" y="{ty:.1}" text-anchor="end">{lab}<title>{full}</title></text><rect class="bar" x="{left}" y="{by:.1}" width="{bw:.1}" height="{bh:.1}"/><text class="val" x="{vx:.1}" y="{ty:.1}">{amt}</text>"#,
+            r#"<text class="ylab" x="{lx}" y="{ty:.1}" text-anchor="end">{lab}<title>{full}</title></text><rect class="bar" x="{left}" y="{by:.1}" width="{pw:.1}" height="{bh:.1}"/><rect class="bar2" x="{ax:.1}" y="{by:.1}" width="{aw:.1}" height="{bh:.1}"/><text class="val" x="{vx:.1}" y="{ty:.1}">{amt}</text>"#,
             lx = left - 8.0,
             ty = y + row_h / 2.0 + 4.0,
-            lab = escape(&short(label)),
-            full = escape(label),
+            lab = escape(&short(&r.label)),
+            full = escape(&r.label),
             by = y + 4.0,
             bh = row_h - 8.0,
-            vx = left + bw + 6.0,
-            amt = present_total(*amount, currency)
+            ax = left + pw,
+            vx = left + pw + aw + 6.0,
+            amt = present_total(r.total, currency)
         );
     }
-    s.push_str("</svg>");
+    let ly = base + 30.0;
+    let _ = write!(
+        s,
+        r#"<rect class="bar" x="{left}" y="{ry}" width="12" height="10"/><text x="{t1}" y="{ly}">pay-as-you-go</text><rect class="bar2" x="{r2}" y="{ry}" width="12" height="10"/><text x="{t2}" y="{ly}">allocated provisioned</text></svg>"#,
+        ry = ly - 9.0,
+        t1 = left + 16.0,
+        r2 = left + 120.0,
+        t2 = left + 136.0
+    );
     s
 }
 
@@ -182,10 +201,12 @@ mod tests {
 
     #[test]
     fn long_labels_are_shortened_but_kept_whole_in_the_tooltip() {
-        let rows = vec![(
-            "A very long consumer name that goes on & on".to_string(),
-            d("1"),
-        )];
+        let rows = vec![Bar {
+            label: "A very long consumer name that goes on & on".into(),
+            payg: d("1"),
+            allocated: d("0"),
+            total: d("1"),
+        }];
         let svg = horizontal_bars(&rows, "EUR", "c");
         assert!(svg.contains("A very long consumer name tha…"));
         assert!(svg.contains("<title>A very long consumer name that goes on &amp; on</title>"));

@@ -41,7 +41,7 @@ p.sub, .muted { color: var(--muted); margin: 0; }
 dl.who { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 14px 0; }
 dl.who dt { color: var(--muted); } dl.who dd { margin: 0; overflow-wrap: anywhere; }
 .totals { display: flex; gap: 14px; margin: 16px 0; flex-wrap: wrap; }
-.totals div { background: var(--bg); border: 1px solid var(--rule); border-radius: 6px; padding: 10px 16px; min-width: 200px; }
+.totals > div { background: var(--bg); border: 1px solid var(--rule); border-radius: 6px; padding: 10px 16px; min-width: 200px; }
 .totals .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .totals .v { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .totals .grand { border-color: var(--bar); }
@@ -55,6 +55,7 @@ svg.chart { display: block; max-width: 100%; height: auto; }
 svg .grid { stroke: var(--rule); stroke-width: 1; }
 svg .axis { stroke: var(--ink); stroke-width: 1; }
 svg .bar { fill: var(--bar); }
+svg .bar2 { fill: var(--bar2); }
 svg text { font: 11px "DejaVu Sans", Helvetica, Arial, sans-serif; fill: var(--muted); }
 svg text.val { fill: var(--ink); font-weight: 600; }
 .budget { border: 1px solid var(--rule); border-radius: 6px; padding: 10px 14px; }

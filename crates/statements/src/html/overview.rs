@@ -22,7 +22,7 @@ pub fn render_overview_html_with_links(ov: &Overview, links: &BTreeMap<String, S
         b,
         "<header><h1>Azure OpenAI cost overview</h1><p class=\"sub\"><span id=\"period\">{}</span> · by {} · price sheet <span id=\"price-sheet\">{}</span></p></header>",
         ov.period,
-        escape(&ov.group_label),
+        escape(&group_name(&ov.group_label).to_lowercase()),
         escape(&ov.price_sheet_version)
     );
     if ov.sections.is_empty() {
@@ -46,6 +46,21 @@ pub fn render_overview_html_with_links(ov: &Overview, links: &BTreeMap<String, S
     page(&title, &b)
 }
 
+/// A reader's name for a grouping key (`costCenter` → `Cost center`); unknown keys as given.
+fn group_name(key: &str) -> String {
+    match key {
+        "consumer" => "Consumer".into(),
+        "costCenter" => "Cost center".into(),
+        "team" => "Team".into(),
+        "model" => "Model".into(),
+        "deployment" => "Deployment".into(),
+        "operation" => "Operation".into(),
+        "day" => "Day".into(),
+        "month" => "Month".into(),
+        other => other.into(),
+    }
+}
+
 fn section(
     b: &mut String,
     ov: &Overview,
@@ -56,16 +71,21 @@ fn section(
     let cur = &sec.currency;
     let mut rows: Vec<_> = sec.rows.iter().collect();
     rows.sort_by(|a, b| b.totals.total.cmp(&a.totals.total).then(a.id.cmp(&b.id)));
-    let bars: Vec<(String, rust_decimal::Decimal)> = rows
+    let bars: Vec<chart::Bar> = rows
         .iter()
-        .map(|r| (r.label.clone(), r.totals.total))
+        .map(|r| chart::Bar {
+            label: r.label.clone(),
+            payg: r.totals.payg,
+            allocated: r.totals.allocated,
+            total: r.totals.total,
+        })
         .collect();
     let _ = write!(
         b,
         "<section data-currency=\"{c}\"><h2>Cost per {g} ({c})</h2>{}</section>",
         chart::horizontal_bars(&bars, cur, &format!("bars-{i}")),
         c = escape(cur),
-        g = escape(&ov.group_label)
+        g = escape(&group_name(&ov.group_label).to_lowercase())
     );
     let _ = write!(
         b,
@@ -81,7 +101,7 @@ fn section(
         b,
         "<section><h2>Table ({c})</h2><table class=\"overview\" data-currency=\"{c}\"><thead><tr><th>{g}</th><th>Id</th><th class=\"n\">Calls</th><th class=\"n\">Pay-as-you-go</th><th class=\"n\">Allocated</th><th class=\"n\">Total</th></tr></thead><tbody>",
         c = escape(cur),
-        g = escape(&ov.group_label)
+        g = escape(&group_name(&ov.group_label))
     );
     for r in &rows {
         let name = match links.get(&r.id) {

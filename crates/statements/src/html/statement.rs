@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{chart, escape, full_month, page};
 use crate::budgets::render_budget_html;
-use crate::model::{LineKind, Statement};
+use crate::model::{LineKind, Statement, TokenKind};
 use crate::money::{group_digits, present_line, present_rate, present_total};
 
 /// The statement as one self-contained HTML page.
@@ -91,7 +91,7 @@ fn totals(b: &mut String, st: &Statement) {
 
 fn lines(b: &mut String, st: &Statement) {
     let cur = &st.currency;
-    b.push_str("<section><h2>Lines</h2><table id=\"lines\"><thead><tr><th>Deployment</th><th>Model</th><th>Type</th><th>Tokens</th><th class=\"n\">Quantity</th><th class=\"n\">Rate</th><th class=\"n\">Amount</th></tr></thead><tbody>");
+    b.push_str("<section><h2>Lines</h2><table id=\"lines\"><thead><tr><th>Deployment</th><th>Model</th><th>Type</th><th>Token kind</th><th class=\"n\">Tokens</th><th class=\"n\">Rate</th><th class=\"n\">Amount</th></tr></thead><tbody>");
     for l in &st.lines {
         let rate = match (l.kind, l.rate) {
             (LineKind::ProvisionedShare, _) => "provisioned share".to_string(),
@@ -106,7 +106,7 @@ fn lines(b: &mut String, st: &Statement) {
             escape(&l.deployment),
             escape(&l.model),
             escape(&l.deployment_type),
-            l.token_kind.label(),
+            l.token_kind.map(TokenKind::label).unwrap_or("all (weighted)"),
             group_digits(l.quantity),
             present_line(l.amount, cur)
         );

@@ -181,7 +181,7 @@ pub fn statement(c: usize) -> Statement {
     for r in &rows {
         match lines
             .iter_mut()
-            .find(|l| l.deployment == r.deployment.name && l.token_kind == r.token_kind)
+            .find(|l| l.deployment == r.deployment.name && l.token_kind == Some(r.token_kind))
         {
             Some(l) => {
                 l.quantity += r.tokens;
@@ -191,7 +191,7 @@ pub fn statement(c: usize) -> Statement {
                 deployment: r.deployment.name.clone(),
                 model: r.deployment.model.clone(),
                 deployment_type: r.deployment.deployment_type.clone(),
-                token_kind: r.token_kind,
+                token_kind: Some(r.token_kind),
                 quantity: r.tokens,
                 unit: "1M tokens".into(),
                 rate: Some(r.rate),
@@ -209,7 +209,7 @@ pub fn statement(c: usize) -> Statement {
                 deployment: p.deployment.name.clone(),
                 model: p.deployment.model.clone(),
                 deployment_type: p.deployment.deployment_type.clone(),
-                token_kind: TokenKind::Input,
+                token_kind: None,
                 quantity: s.tokens,
                 unit: "1M tokens".into(),
                 rate: None,
