@@ -72,6 +72,7 @@ footer { margin-top: 28px; font-size: 12px; color: var(--muted); }
   tr { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
   a { color: inherit; text-decoration: none; }
+  footer { font-size: 9px; }
 }
 "#;
 
