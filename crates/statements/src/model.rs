@@ -86,6 +86,17 @@ pub struct Totals {
     pub total: Decimal,
 }
 
+impl Totals {
+    /// The totals of a pay-as-you-go and an allocated amount (`total` is their exact sum).
+    pub fn of(payg: Decimal, allocated: Decimal) -> Totals {
+        Totals {
+            payg,
+            allocated,
+            total: payg + allocated,
+        }
+    }
+}
+
 /// Which token count a line prices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TokenKind {
@@ -226,7 +237,9 @@ pub struct OverviewSection {
 /// The overview page (`index.html`, or `report --format html`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overview {
-    pub period: YearMonth,
+    /// The month shown; `None` for a report over every month of the ledger (the trend then spans
+    /// the first to the last day in `daily`).
+    pub period: Option<YearMonth>,
     /// What a row is, e.g. `consumer`, `costCenter`, `team`, `model`.
     pub group_label: String,
     pub price_sheet_version: String,

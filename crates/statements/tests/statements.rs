@@ -197,3 +197,25 @@ fn the_csv_carries_every_line_with_exact_amounts() {
         .iter()
         .any(|x| &x[13] == "provisionedShare" && x[10].is_empty()));
 }
+
+#[test]
+fn an_overview_over_every_month_draws_the_trend_from_first_to_last_day() {
+    let mut ov = overview();
+    ov.period = None;
+    ov.group_label = "month".into();
+    let mut october = ov.sections[0].daily.clone();
+    for x in &mut october {
+        x.day = x.day - chrono::Days::new(31);
+    }
+    ov.sections[0].daily.extend(october);
+    let html = render_overview_html(&ov);
+    assert!(html.contains("all months"));
+    let trend = &html[html.find("id=\"trend-0\"").unwrap()..];
+    let trend = &trend[..trend.find("</svg>").unwrap()];
+    assert_eq!(
+        trend.matches("<rect class=\"bar\"").count(),
+        61,
+        "2026-10-01 to 2026-11-30"
+    );
+    assert!(trend.contains(">2026-11</text>") && trend.contains(">month (UTC)</text>"));
+}

@@ -61,6 +61,17 @@ fn ratio(v: Decimal, top: Decimal) -> f64 {
     (v / top).to_f64().unwrap_or(0.0).clamp(0.0, 1.0)
 }
 
+/// The x label under a day's column: within a month the 1st and every 5th day; over a longer
+/// span the first day of each month as `YYYY-MM`.
+fn day_label(day: NaiveDate, span: usize) -> Option<String> {
+    let d = day.day();
+    if span > 31 {
+        (d == 1).then(|| day.format("%Y-%m").to_string())
+    } else {
+        (d == 1 || d % 5 == 0).then(|| d.to_string())
+    }
+}
+
 /// A column per day of `days` (every day of the period, zero where nothing was spent).
 pub fn daily_columns(days: &[(NaiveDate, Decimal)], currency: &str, id: &str) -> String {
     let (w, h, left, right, top, bottom) = (760.0, 240.0, 64.0, 12.0, 14.0, 34.0);
@@ -93,11 +104,10 @@ pub fn daily_columns(days: &[(NaiveDate, Decimal)], currency: &str, id: &str) ->
             amt = present_line(*amount, currency),
             cur = escape(currency)
         );
-        let d = day.day();
-        if d == 1 || d % 5 == 0 {
+        if let Some(label) = day_label(*day, days.len()) {
             let _ = write!(
                 s,
-                r#"<text class="xlab" x="{cx:.1}" y="{ty}" text-anchor="middle">{d}</text>"#,
+                r#"<text class="xlab" x="{cx:.1}" y="{ty}" text-anchor="middle">{label}</text>"#,
                 cx = x + bar / 2.0,
                 ty = h - bottom + 16.0
             );
@@ -105,7 +115,12 @@ pub fn daily_columns(days: &[(NaiveDate, Decimal)], currency: &str, id: &str) ->
     }
     let _ = write!(
         s,
-        r#"<line class="axis" x1="{left}" x2="{x2}" y1="{y}" y2="{y}"/><text class="xlab" x="{mx}" y="{ly}" text-anchor="middle">day of month (UTC)</text></svg>"#,
+        r#"<line class="axis" x1="{left}" x2="{x2}" y1="{y}" y2="{y}"/><text class="xlab" x="{mx}" y="{ly}" text-anchor="middle">{axis_name} (UTC)</text></svg>"#,
+        axis_name = if days.len() > 31 {
+            "month"
+        } else {
+            "day of month"
+        },
         x2 = w - right,
         y = top + plot_h,
         mx = left + plot_w / 2.0,

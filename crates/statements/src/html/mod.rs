@@ -87,10 +87,23 @@ pub(crate) fn page(title: &str, body: &str) -> String {
     s
 }
 
-/// Every day of `period` with its amount (zero where `daily` has none; same-day entries add up).
-pub(crate) fn full_month(period: YearMonth, daily: &[DailyCost]) -> Vec<(NaiveDate, Decimal)> {
-    period
-        .days()
+/// Every day of `period` (or, without one, from the first to the last day in `daily`) with its
+/// amount: zero where `daily` has none, same-day entries added up.
+pub(crate) fn every_day(
+    period: Option<YearMonth>,
+    daily: &[DailyCost],
+) -> Vec<(NaiveDate, Decimal)> {
+    let days: Vec<NaiveDate> = match period {
+        Some(p) => p.days().collect(),
+        None => match (
+            daily.iter().map(|d| d.day).min(),
+            daily.iter().map(|d| d.day).max(),
+        ) {
+            (Some(first), Some(last)) => first.iter_days().take_while(|d| *d <= last).collect(),
+            _ => Vec::new(),
+        },
+    };
+    days.into_iter()
         .map(|day| {
             let amount = daily
                 .iter()

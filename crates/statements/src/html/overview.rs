@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{chart, escape, full_month, page, statement::FOOTER};
+use super::{chart, escape, every_day, page, statement::FOOTER};
 use crate::budgets::render_budgets_table_html;
 use crate::model::{Overview, OverviewSection};
 use crate::money::{group_digits, present_total};
@@ -16,12 +16,16 @@ pub fn render_overview_html(ov: &Overview) -> String {
 
 /// The overview; rows whose id is in `links` link to that (relative) file.
 pub fn render_overview_html_with_links(ov: &Overview, links: &BTreeMap<String, String>) -> String {
-    let title = format!("Azure OpenAI cost · {} · by {}", ov.period, ov.group_label);
+    let period = ov
+        .period
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "all months".into());
+    let title = format!("Azure OpenAI cost · {period} · by {}", ov.group_label);
     let mut b = String::new();
     let _ = write!(
         b,
         "<header><h1>Azure OpenAI cost overview</h1><p class=\"sub\"><span id=\"period\">{}</span> · by {} · price sheet <span id=\"price-sheet\">{}</span></p></header>",
-        ov.period,
+        period,
         escape(&group_name(&ov.group_label).to_lowercase()),
         escape(&ov.price_sheet_version)
     );
@@ -92,7 +96,7 @@ fn section(
         "<section><h2>Daily pay-as-you-go trend ({})</h2>{}</section>",
         escape(cur),
         chart::daily_columns(
-            &full_month(ov.period, &sec.daily),
+            &every_day(ov.period, &sec.daily),
             cur,
             &format!("trend-{i}")
         )

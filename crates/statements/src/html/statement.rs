@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{chart, escape, full_month, page};
+use super::{chart, escape, every_day, page};
 use crate::budgets::render_budget_html;
 use crate::model::{LineKind, Statement, TokenKind};
 use crate::money::{group_digits, present_line, present_rate, present_total};
@@ -21,7 +21,7 @@ pub fn render_statement_html(st: &Statement) -> String {
     lines(&mut b, st);
     b.push_str("<section><h2>Daily pay-as-you-go cost</h2>");
     b.push_str(&chart::daily_columns(
-        &full_month(st.period, &st.daily),
+        &every_day(Some(st.period), &st.daily),
         &st.currency,
         "daily-chart",
     ));

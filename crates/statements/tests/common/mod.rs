@@ -301,7 +301,7 @@ pub fn overview() -> Overview {
         })
         .collect();
     Overview {
-        period: PERIOD,
+        period: Some(PERIOD),
         group_label: "consumer".into(),
         price_sheet_version: SHEET.into(),
         sections: vec![OverviewSection {
