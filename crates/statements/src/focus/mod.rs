@@ -4,14 +4,16 @@
 //! Amounts are written exact, never rounded. The mapping is documented in `docs/focus.md`.
 
 mod columns;
+mod provisioned;
 
 pub use columns::{FOCUS_COLUMNS, FOCUS_MANDATORY_COLUMNS};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::model::{Party, TokenKind, YearMonth};
 use columns::col;
+use provisioned::provisioned_rows;
 
 /// The FOCUS version this export follows.
 pub const FOCUS_VERSION: &str = "1.2";
@@ -202,186 +204,64 @@ fn consumer(r: &mut Cells, p: &Party) {
     }
 }
 
-fn usage_row(ctx: &FocusContext, u: &FocusRow) -> Result<Cells, FocusError> {
+/// PricingQuantity: tokens in units of `unit_tokens` (a power of ten, so exact).
+fn pricing_quantity(u: &FocusRow) -> Result<Decimal, FocusError> {
     let exp = u
         .unit_tokens
         .checked_ilog10()
-        .filter(|e| 10u64.pow(*e) == u.unit_tokens);
-    let exp = exp.ok_or(FocusError::Unit(u.unit_tokens))?;
-    let quantity = Decimal::from_i128_with_scale(i128::from(u.tokens), exp);
+        .filter(|e| 10u64.pow(*e) == u.unit_tokens)
+        .ok_or(FocusError::Unit(u.unit_tokens))?;
+    Ok(Decimal::from_i128_with_scale(i128::from(u.tokens), exp))
+}
+
+fn usage_row(ctx: &FocusContext, u: &FocusRow) -> Result<Cells, FocusError> {
+    let quantity = pricing_quantity(u)?;
     let overflow = || FocusError::Overflow(format!("{} {}", u.deployment.name, u.day));
     let list_rate = u.list_rate.unwrap_or(u.rate);
     let contracted = quantity.checked_mul(u.rate).ok_or_else(overflow)?;
     let list = quantity.checked_mul(list_rate).ok_or_else(overflow)?;
-    let period = YearMonth::new(
-        chrono::Datelike::year(&u.day),
-        chrono::Datelike::month(&u.day),
-    )
-    .ok_or_else(overflow)?;
+    let period = YearMonth::new(u.day.year(), u.day.month()).ok_or_else(overflow)?;
     let d = &u.deployment;
     let mut r = common(ctx, period, d);
     let unit = format!("{} Tokens", u.unit_tokens);
-    let sku = format!(
-        "{}/{}/{}",
+    let kind = u.token_kind;
+    let sku = format!("{}/{}/{}", d.model, d.deployment_type, kind.as_str());
+    let description = format!(
+        "{} {} tokens on {} deployment {}, per {unit}",
         d.model,
+        kind.label().to_lowercase(),
         d.deployment_type,
-        u.token_kind.as_str()
+        d.name
     );
-    set(&mut r, "BilledCost", num(u.cost));
-    set(&mut r, "EffectiveCost", num(u.cost));
-    set(&mut r, "ContractedCost", num(contracted));
-    set(&mut r, "ListCost", num(list));
-    set(&mut r, "ContractedUnitPrice", num(u.rate));
-    set(&mut r, "ListUnitPrice", num(list_rate));
-    set(&mut r, "PricingQuantity", num(quantity));
-    set(&mut r, "PricingUnit", unit.as_str());
-    set(&mut r, "PricingCategory", "Standard");
-    set(&mut r, "ConsumedQuantity", u.tokens.to_string());
-    set(&mut r, "ConsumedUnit", "Tokens");
-    set(&mut r, "ChargeCategory", "Usage");
-    set(&mut r, "ChargeFrequency", "Usage-Based");
-    set(&mut r, "ChargePeriodStart", instant(u.day));
-    set(
-        &mut r,
-        "ChargePeriodEnd",
-        instant(u.day.succ_opt().unwrap_or(u.day)),
-    );
-    set(
-        &mut r,
-        "ChargeDescription",
-        format!(
-            "{} {} tokens on {} deployment {}, per {unit}",
-            d.model,
-            u.token_kind.label().to_lowercase(),
-            d.deployment_type,
-            d.name
+    for (col, value) in [
+        ("BilledCost", num(u.cost)),
+        ("EffectiveCost", num(u.cost)),
+        ("ContractedCost", num(contracted)),
+        ("ListCost", num(list)),
+        ("ContractedUnitPrice", num(u.rate)),
+        ("ListUnitPrice", num(list_rate)),
+        ("PricingQuantity", num(quantity)),
+        ("PricingUnit", unit),
+        ("PricingCategory", "Standard".into()),
+        ("ConsumedQuantity", u.tokens.to_string()),
+        ("ConsumedUnit", "Tokens".into()),
+        ("ChargeCategory", "Usage".into()),
+        ("ChargeFrequency", "Usage-Based".into()),
+        ("ChargePeriodStart", instant(u.day)),
+        (
+            "ChargePeriodEnd",
+            instant(u.day.succ_opt().unwrap_or(u.day)),
         ),
-    );
-    set(
-        &mut r,
-        "SkuPriceId",
-        format!("{}/{sku}", ctx.price_sheet_version),
-    );
-    set(&mut r, "SkuId", sku);
-    set(&mut r, "x_TokenKind", u.token_kind.as_str());
-    set(&mut r, "x_Calls", u.calls.to_string());
+        ("ChargeDescription", description),
+        ("SkuPriceId", format!("{}/{sku}", ctx.price_sheet_version)),
+        ("SkuId", sku),
+        ("x_TokenKind", kind.as_str().into()),
+        ("x_Calls", u.calls.to_string()),
+    ] {
+        set(&mut r, col, value);
+    }
     consumer(&mut r, &u.consumer);
     Ok(r)
-}
-
-const DEPLOYMENT_MONTHS: &str = "Deployment-Months";
-
-fn provisioned_rows(ctx: &FocusContext, p: &FocusProvisioned) -> Result<Vec<Cells>, FocusError> {
-    let d = &p.deployment;
-    if p.monthly <= Decimal::ZERO {
-        return Err(FocusError::Monthly(d.name.clone()));
-    }
-    let sum: Decimal = p.shares.iter().map(|s| s.amount).sum::<Decimal>() + p.unallocated;
-    if sum != p.monthly {
-        return Err(FocusError::Allocation {
-            deployment: d.name.clone(),
-            period: p.period.to_string(),
-            sum,
-            monthly: p.monthly,
-        });
-    }
-    let base = || {
-        let mut r = common(ctx, p.period, d);
-        set(&mut r, "ChargePeriodStart", instant(p.period.first_day()));
-        set(
-            &mut r,
-            "ChargePeriodEnd",
-            instant(p.period.next().first_day()),
-        );
-        set(&mut r, "ListUnitPrice", num(p.monthly));
-        set(&mut r, "ContractedUnitPrice", num(p.monthly));
-        set(&mut r, "PricingUnit", DEPLOYMENT_MONTHS);
-        set(
-            &mut r,
-            "CommitmentDiscountId",
-            d.resource_id.as_deref().unwrap_or(&d.name),
-        );
-        set(&mut r, "CommitmentDiscountName", d.name.as_str());
-        set(&mut r, "CommitmentDiscountCategory", "Usage");
-        set(&mut r, "CommitmentDiscountType", "Provisioned Throughput");
-        set(&mut r, "CommitmentDiscountUnit", DEPLOYMENT_MONTHS);
-        set(
-            &mut r,
-            "SkuId",
-            format!("{}/{}/provisioned", d.model, d.deployment_type),
-        );
-        set(
-            &mut r,
-            "SkuPriceId",
-            format!(
-                "{}/{}/{}/provisioned",
-                ctx.price_sheet_version, d.model, d.deployment_type
-            ),
-        );
-        r
-    };
-    let mut purchase = base();
-    set(&mut purchase, "ChargeCategory", "Purchase");
-    set(&mut purchase, "ChargeFrequency", "Recurring");
-    set(&mut purchase, "PricingCategory", "Standard");
-    set(&mut purchase, "BilledCost", num(p.monthly));
-    set(&mut purchase, "EffectiveCost", "0");
-    set(&mut purchase, "ListCost", num(p.monthly));
-    set(&mut purchase, "ContractedCost", num(p.monthly));
-    set(&mut purchase, "PricingQuantity", "1");
-    set(&mut purchase, "CommitmentDiscountQuantity", "1");
-    set(
-        &mut purchase,
-        "ChargeDescription",
-        format!(
-            "Provisioned deployment {} ({}, {}): monthly cost {}",
-            d.name, d.model, d.deployment_type, p.period
-        ),
-    );
-    let mut rows = vec![purchase];
-    let amortised = |amount: Decimal, status: &str| {
-        let fraction = amount.checked_div(p.monthly).unwrap_or_default();
-        let mut r = base();
-        set(&mut r, "ChargeCategory", "Usage");
-        set(&mut r, "ChargeFrequency", "Usage-Based");
-        set(&mut r, "PricingCategory", "Committed");
-        set(&mut r, "BilledCost", "0");
-        set(&mut r, "EffectiveCost", num(amount));
-        set(&mut r, "ListCost", num(amount));
-        set(&mut r, "ContractedCost", num(amount));
-        set(&mut r, "PricingQuantity", num(fraction));
-        set(&mut r, "CommitmentDiscountQuantity", num(fraction));
-        set(&mut r, "CommitmentDiscountStatus", status);
-        r
-    };
-    for s in &p.shares {
-        let mut r = amortised(s.amount, "Used");
-        set(&mut r, "ConsumedQuantity", s.tokens.to_string());
-        set(&mut r, "ConsumedUnit", "Tokens");
-        set(
-            &mut r,
-            "ChargeDescription",
-            format!(
-                "Share of provisioned deployment {} {} by weighted tokens",
-                d.name, p.period
-            ),
-        );
-        consumer(&mut r, &s.consumer);
-        rows.push(r);
-    }
-    if !p.unallocated.is_zero() {
-        let mut r = amortised(p.unallocated, "Unused");
-        set(
-            &mut r,
-            "ChargeDescription",
-            format!(
-                "Unused part of provisioned deployment {} {}",
-                d.name, p.period
-            ),
-        );
-        rows.push(r);
-    }
-    Ok(rows)
 }
 
 /// The FOCUS CSV: a header of [`FOCUS_COLUMNS`], then the usage rows and the provisioned rows.

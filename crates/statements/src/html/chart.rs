@@ -91,6 +91,14 @@ pub fn daily_columns(days: &[(NaiveDate, Decimal)], currency: &str, id: &str) ->
             lab = tick_label(v, step)
         );
     }
+    if top_value == Decimal::ONE && days.iter().all(|d| d.1.is_zero()) {
+        let _ = write!(
+            s,
+            r#"<text class="empty" x="{x}" y="{y}" text-anchor="middle">No pay-as-you-go cost in this period</text>"#,
+            x = left + plot_w / 2.0,
+            y = top + plot_h / 2.0
+        );
+    }
     let n = days.len().max(1) as f64;
     let slot = plot_w / n;
     let bar = (slot * 0.7).max(1.0);

@@ -58,6 +58,7 @@ svg .bar { fill: var(--bar); }
 svg .bar2 { fill: var(--bar2); }
 svg text { font: 11px "DejaVu Sans", Helvetica, Arial, sans-serif; fill: var(--muted); }
 svg text.val { fill: var(--ink); font-weight: 600; }
+svg text.empty { font-size: 14px; }
 .budget { border: 1px solid var(--rule); border-radius: 6px; padding: 10px 14px; }
 .budget.exceeded { border-color: #b3261e; background: #fdf0ef; }
 .meter { height: 10px; background: var(--bg); border: 1px solid var(--rule); border-radius: 5px; overflow: hidden; margin: 6px 0; }
