@@ -168,6 +168,75 @@ fn every_value_has_the_type_format_and_allowed_value_the_spec_says() {
     }
 }
 
+/// Pairs the spec ties together: the second is null exactly when the first is.
+const NULL_TOGETHER: &[(&str, &str)] = &[
+    ("ResourceId", "ResourceName"),
+    ("ResourceId", "ResourceType"),
+    ("RegionId", "RegionName"),
+    ("SubAccountId", "SubAccountName"),
+    ("ConsumedQuantity", "ConsumedUnit"),
+    ("PricingQuantity", "PricingUnit"),
+    ("CommitmentDiscountId", "CommitmentDiscountCategory"),
+    ("CommitmentDiscountId", "CommitmentDiscountName"),
+    ("CommitmentDiscountId", "CommitmentDiscountType"),
+    ("CommitmentDiscountQuantity", "CommitmentDiscountUnit"),
+];
+
+#[test]
+fn columns_the_spec_ties_together_are_null_together_and_usage_carries_prices() {
+    let (_, rows) = export();
+    for (i, row) in rows.iter().enumerate() {
+        for (a, b) in NULL_TOGETHER {
+            assert_eq!(
+                row[*a].is_empty(),
+                row[*b].is_empty(),
+                "row {i}: {a} and {b}"
+            );
+        }
+        for col in [
+            "PricingQuantity",
+            "ListUnitPrice",
+            "ContractedUnitPrice",
+            "SkuId",
+            "SkuPriceId",
+            "PricingCategory",
+            "ResourceId",
+        ] {
+            assert!(
+                !row[col].is_empty(),
+                "row {i}: {col} must not be null on Usage and Purchase"
+            );
+        }
+        let has_commitment = !row["CommitmentDiscountId"].is_empty();
+        assert_eq!(
+            has_commitment,
+            !row["CommitmentDiscountQuantity"].is_empty(),
+            "row {i}"
+        );
+        if row["ChargeCategory"] == "Usage" {
+            assert_eq!(
+                has_commitment,
+                !row["CommitmentDiscountStatus"].is_empty(),
+                "row {i}"
+            );
+            assert_eq!(
+                row["CommitmentDiscountStatus"] == "Unused",
+                row["ConsumedQuantity"].is_empty(),
+                "row {i}"
+            );
+        } else {
+            assert!(
+                row["ConsumedQuantity"].is_empty(),
+                "row {i}: ConsumedQuantity is null unless Usage"
+            );
+            assert_ne!(
+                row["ChargeFrequency"], "Usage-Based",
+                "row {i}: a purchase is not usage-based"
+            );
+        }
+    }
+}
+
 #[test]
 fn unit_price_times_pricing_quantity_is_the_cost_exactly() {
     let (_, rows) = export();

@@ -60,7 +60,7 @@ pub struct FocusDeployment {
     pub model: String,
     /// Azure SKU name, e.g. `GlobalStandard`.
     pub deployment_type: String,
-    /// The deployment's Azure resource id, when known.
+    /// The deployment's Azure resource id, when known (ResourceId; the name stands in without it).
     pub resource_id: Option<String>,
     /// The Azure region's display name, e.g. `Sweden Central`.
     pub region: Option<String>,
@@ -172,11 +172,15 @@ fn common(ctx: &FocusContext, period: YearMonth, d: &FocusDeployment) -> Cells {
     set(&mut r, "ServiceCategory", "AI and Machine Learning");
     set(&mut r, "ServiceSubcategory", "Generative AI");
     set(&mut r, "ServiceName", ctx.service_name.as_str());
+    // ResourceId must not be null for a charge of a resource: the deployment's name stands in
+    // when its Azure resource id is not known.
+    set(
+        &mut r,
+        "ResourceId",
+        d.resource_id.as_deref().unwrap_or(&d.name),
+    );
     set(&mut r, "ResourceName", d.name.as_str());
-    if let Some(id) = &d.resource_id {
-        set(&mut r, "ResourceId", id.as_str());
-        set(&mut r, "ResourceType", "Azure OpenAI deployment");
-    }
+    set(&mut r, "ResourceType", "Azure OpenAI deployment");
     if let Some(region) = &d.region {
         set(&mut r, "RegionId", region_id(region));
         set(&mut r, "RegionName", region.as_str());
