@@ -369,3 +369,51 @@ fn an_allocation_that_does_not_add_up_to_the_monthly_cost_is_refused() {
     rows[0].unit_tokens = 1_500;
     assert!(render_focus_csv(&ctx, &rows, &[]).is_err());
 }
+
+#[test]
+fn a_share_that_is_a_recurring_fraction_of_the_month_still_multiplies_out_exactly() {
+    let ctx = FocusContext::azure_openai("a", "A", "EUR", SHEET);
+    let p = parties();
+    let thirds = FocusProvisioned {
+        deployment: ptu("ptu-small"),
+        period: PERIOD,
+        monthly: d("3000.00"),
+        shares: vec![
+            FocusShare {
+                consumer: p[0].clone(),
+                tokens: 10,
+                amount: d("1000.00"),
+            },
+            FocusShare {
+                consumer: p[1].clone(),
+                tokens: 20,
+                amount: d("2000.00"),
+            },
+        ],
+        unallocated: Decimal::ZERO,
+    };
+    let text = render_focus_csv(&ctx, &[], &[thirds]).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<BTreeMap<String, String>> = r
+        .records()
+        .map(|rec| {
+            head.iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect();
+    let used: Vec<_> = rows
+        .iter()
+        .filter(|r| r["CommitmentDiscountStatus"] == "Used")
+        .collect();
+    assert_eq!(used.len(), 2);
+    for u in used {
+        let q = dec(u, "PricingQuantity");
+        assert_eq!(q * dec(u, "ListUnitPrice"), dec(u, "ListCost"));
+        assert!((dec(u, "ListCost") - dec(u, "EffectiveCost")).abs() < d("0.000000000000001"));
+    }
+    let effective: Decimal = rows.iter().map(|r| dec(r, "EffectiveCost")).sum();
+    assert_eq!(effective, d("3000.00"), "the shares themselves are exact");
+}

@@ -2,7 +2,7 @@
 //! (EffectiveCost 0), amortised into one `Usage` row per consumer (status `Used`, EffectiveCost =
 //! the share, BilledCost 0) and one for the unused part (status `Unused`).
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::{
     common, consumer, instant, num, set, Cells, FocusContext, FocusError, FocusProvisioned,
@@ -81,8 +81,41 @@ fn purchase(ctx: &FocusContext, p: &FocusProvisioned) -> Cells {
 }
 
 /// A usage row covered by the purchase: `amount` of the month's cost, as a fraction of the month.
+/// The fraction of the month's cost `amount` is, and the list/contracted cost that fraction × the
+/// monthly price gives exactly. When `amount / monthly` terminates, that is `amount` itself;
+/// otherwise the fraction is rounded (half away from zero) to as many decimals as keep the product
+/// exact, and the cost differs from `amount` far below the minor unit (EffectiveCost stays `amount`).
+pub(super) fn fraction_of_month(amount: Decimal, monthly: Decimal) -> (Decimal, Decimal) {
+    let exact = amount.checked_div(monthly).unwrap_or_default();
+    if exact.checked_mul(monthly) == Some(amount) {
+        return (exact, amount);
+    }
+    let mut dp = 28u32.saturating_sub(monthly.scale());
+    loop {
+        let q = exact.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+        match exact_product(q, monthly) {
+            Some(cost) => return (q, cost),
+            None if dp == 0 => return (q, q * monthly),
+            None => dp -= 1,
+        }
+    }
+}
+
+/// `a × b` when rust_decimal can hold it without rounding (scale ≤ 28, mantissa < 2⁹⁶).
+fn exact_product(a: Decimal, b: Decimal) -> Option<Decimal> {
+    if a.scale() + b.scale() > 28 {
+        return None;
+    }
+    let m = a
+        .mantissa()
+        .unsigned_abs()
+        .checked_mul(b.mantissa().unsigned_abs())?;
+    (m < 1u128 << 96).then(|| a * b)
+}
+
 fn amortised(ctx: &FocusContext, p: &FocusProvisioned, amount: Decimal, status: &str) -> Cells {
-    let fraction = num(amount.checked_div(p.monthly).unwrap_or_default());
+    let (fraction, cost) = fraction_of_month(amount, p.monthly);
+    let fraction = num(fraction);
     let mut r = base(ctx, p);
     for (col, value) in [
         ("ChargeCategory", "Usage".to_string()),
@@ -90,8 +123,8 @@ fn amortised(ctx: &FocusContext, p: &FocusProvisioned, amount: Decimal, status: 
         ("PricingCategory", "Committed".into()),
         ("BilledCost", "0".into()),
         ("EffectiveCost", num(amount)),
-        ("ListCost", num(amount)),
-        ("ContractedCost", num(amount)),
+        ("ListCost", num(cost)),
+        ("ContractedCost", num(cost)),
         ("PricingQuantity", fraction.clone()),
         ("CommitmentDiscountQuantity", fraction),
         ("CommitmentDiscountStatus", status.into()),
@@ -128,4 +161,41 @@ pub(super) fn provisioned_rows(
         rows.push(r);
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn a_terminating_fraction_keeps_the_share_as_the_cost() {
+        assert_eq!(
+            fraction_of_month(d("15000.00"), d("20000.00")),
+            (d("0.75"), d("15000.00"))
+        );
+    }
+
+    #[test]
+    fn a_recurring_fraction_is_rounded_so_its_product_stays_exact() {
+        for (share, monthly) in [
+            ("1.00", "3.00"),
+            ("2.00", "3.00"),
+            ("4115.23", "12345.67"),
+            ("0.01", "7"),
+        ] {
+            let (share, monthly) = (d(share), d(monthly));
+            let (q, cost) = fraction_of_month(share, monthly);
+            assert_eq!(q * monthly, cost, "{share}/{monthly}");
+            assert!(
+                (cost - share).abs() < d("0.0000000000000001"),
+                "{share}/{monthly}: {cost}"
+            );
+            assert!(q.scale() >= 16, "{q} keeps enough digits");
+        }
+    }
 }
