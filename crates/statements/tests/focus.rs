@@ -82,9 +82,10 @@ const SPEC: &[(&str, Ty, bool, &[&str])] = &[
     ("Tags", Ty::Json, true, &[]),
 ];
 
-fn export() -> (Vec<String>, Vec<BTreeMap<String, String>>) {
-    let ctx = FocusContext::azure_openai("contoso-ea-7391", "Contoso EA", "EUR", SHEET);
-    let text = render_focus_csv(&ctx, &focus_rows(), &provisioned()).unwrap();
+type Rows = Vec<BTreeMap<String, String>>;
+
+/// The header and the rows of a FOCUS CSV, each row keyed by column.
+fn parse(text: &str) -> (Vec<String>, Rows) {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     let rows = r
@@ -97,6 +98,11 @@ fn export() -> (Vec<String>, Vec<BTreeMap<String, String>>) {
         })
         .collect();
     (head, rows)
+}
+
+fn export() -> (Vec<String>, Rows) {
+    let ctx = FocusContext::azure_openai("contoso-ea-7391", "Contoso EA", "EUR", SHEET);
+    parse(&render_focus_csv(&ctx, &focus_rows(), &provisioned()).unwrap())
 }
 
 fn dec(row: &BTreeMap<String, String>, col: &str) -> Decimal {
@@ -392,18 +398,7 @@ fn a_share_that_is_a_recurring_fraction_of_the_month_still_multiplies_out_exactl
         ],
         unallocated: Decimal::ZERO,
     };
-    let text = render_focus_csv(&ctx, &[], &[thirds]).unwrap();
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<BTreeMap<String, String>> = r
-        .records()
-        .map(|rec| {
-            head.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect();
+    let (_, rows) = parse(&render_focus_csv(&ctx, &[], &[thirds]).unwrap());
     let used: Vec<_> = rows
         .iter()
         .filter(|r| r["CommitmentDiscountStatus"] == "Used")
