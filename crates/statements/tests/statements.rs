@@ -219,3 +219,48 @@ fn an_overview_over_every_month_draws_the_trend_from_first_to_last_day() {
     );
     assert!(trend.contains(">2026-11</text>") && trend.contains(">month (UTC)</text>"));
 }
+
+/// Every element opened is closed in order (void elements aside): the templates are well formed.
+fn assert_well_formed(html: &str) {
+    const VOID: [&str; 4] = ["meta", "br", "img", "hr"];
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("a tag is closed by >");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if tag.starts_with('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.as_str()),
+                "closing </{name}>"
+            );
+        } else if !self_closing && !VOID.contains(&name.as_str()) {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "left open: {stack:?}");
+}
+
+#[test]
+fn every_page_is_well_formed() {
+    for st in statements() {
+        assert_well_formed(&render_statement_html(&st));
+    }
+    let mut empty = statement(0);
+    empty.lines.clear();
+    empty.unpriced.clear();
+    empty.budget = None;
+    assert_well_formed(&render_statement_html(&empty));
+    assert_well_formed(&render_overview_html(&overview()));
+}
