@@ -66,8 +66,8 @@ pub fn render_statement_csv(st: &Statement) -> Result<String, WriteError> {
 }
 
 /// A file stem from an id: ASCII letters, digits, `-`, `_` and `.` kept, anything else becomes `_`,
-/// no leading dot, at most 80 characters; never empty. `../../x` becomes `.._.._x` → `_.._x`-like
-/// names that cannot leave the directory (no separator survives).
+/// no leading dot, at most 80 characters; never empty. No separator survives, so the name cannot
+/// leave the directory: `../../x` becomes `_._.._x`.
 pub fn safe_stem(id: &str) -> String {
     let mut s: String = id
         .chars()
