@@ -1,4 +1,4 @@
-//! APIM log events: the v2 schema our policy sends (DESIGN 3.1) and the legacy v1 event of the
+//! APIM log events: the v2 schema our policy sends (`docs/event-schema.md`) and the legacy v1 event of the
 //! original sample, parsed into one normalised [`ApimEvent`].
 //!
 //! Field names are camelCase; PascalCase spellings are accepted too, because hand-written APIM
