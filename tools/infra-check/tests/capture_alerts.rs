@@ -324,7 +324,7 @@ fn the_readme_says_what_capture_changes_and_costs_and_what_budget_alerts_see() {
         "scans at most the last two days",
         "**pay-as-you-go cost only**",
         "`double` amounts",
-        "`chargeback statement`",
+        "`chargeback report` over the ledger container",
     ] {
         assert!(section.contains(fact), "the README deploy section does not say: {fact}");
     }
