@@ -189,7 +189,7 @@ resource logFragment 'Microsoft.ApiManagement/service/policyFragments@2024-05-01
   parent: apim
   name: 'chargeback-log-event'
   properties: {
-    description: 'Builds the v2 usage event (DESIGN 3.1), keeps it under 200 KB, sends it to Event Hubs'
+    description: 'Builds the v2 usage event (docs/event-schema.md), keeps it under 200 KB, sends it to Event Hubs'
     format: 'rawxml'
     value: loadTextContent('../policies/chargeback-log-event.fragment.xml')
   }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-/// The v2 usage event keys of DESIGN 3.1, in order.
+/// The v2 usage event keys of docs/event-schema.md, in order.
 pub const EVENT_KEYS: &[&str] = &[
     "schemaVersion",
     "eventTime",
@@ -143,7 +143,7 @@ const FORBIDDEN_IN_LOG: &[&str] = &[
     "Request.Headers",
 ];
 
-/// The logged JSON keys are exactly DESIGN 3.1's, and nothing key-like is read in the log expression.
+/// The logged JSON keys are exactly those of docs/event-schema.md, and nothing key-like is read in the log expression.
 pub fn check_logged_event(refs: &PolicyRefs) -> Vec<String> {
     let mut findings = Vec::new();
     if refs.logged_keys.is_empty() {
@@ -157,7 +157,7 @@ pub fn check_logged_event(refs: &PolicyRefs) -> Vec<String> {
             let extra: Vec<&&String> = got.difference(&expected).collect();
             let missing: Vec<&&String> = expected.difference(&got).collect();
             findings.push(format!(
-                "logged keys differ from DESIGN 3.1: extra {extra:?}, missing {missing:?}, order {keys:?}"
+                "logged keys differ from docs/event-schema.md: extra {extra:?}, missing {missing:?}, order {keys:?}"
             ));
         }
         for key in keys {

@@ -1,5 +1,5 @@
 //! APIM policies: well-formed XML, every reference resolves to something the Bicep creates, and the logged
-//! event is exactly DESIGN 3.1's v2 event with no key in it.
+//! event is exactly the v2 event of docs/event-schema.md with no key in it.
 
 use std::collections::BTreeSet;
 
