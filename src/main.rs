@@ -15,6 +15,7 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    cli::forget_empty_settings();
     let code = match cli::run(clap::Parser::parse()) {
         Ok(code) => code,
         Err(e) => {

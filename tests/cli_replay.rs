@@ -100,11 +100,11 @@ fn replay_writes_one_record_per_billable_event_in_input_order() {
 }
 
 #[test]
-fn replay_reads_stdin_and_sends_dead_letters_to_stderr_without_failing() {
+fn replay_reads_stdin_and_sends_dead_letters_to_stderr_and_exits_3() {
     let good = std::fs::read_to_string(format!("{}/samples/embeddings.jsonl", root())).unwrap();
     let input = format!("{good}{{not json\n{good}");
     let out = run(&["replay", "-"], Some(&input));
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 2);
     let err = text(&out.stderr);
     assert!(
@@ -121,7 +121,7 @@ fn replay_writes_dead_letters_to_a_file_when_asked() {
         &["replay", "--deadletter", dl.to_str().unwrap(), "-"],
         Some("garbage\n"),
     );
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(3));
     let dead = std::fs::read_to_string(&dl).unwrap();
     assert_eq!(dead.lines().count(), 1);
     assert!(dead.contains("\"raw\":\"garbage\""));
@@ -252,4 +252,195 @@ fn no_command_without_the_host_port_explains_itself() {
     let out = run(&[], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("FUNCTIONS_CUSTOMHANDLER_PORT"));
+}
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .env_remove("CHARGEBACK_DEPLOYMENT_MODELS")
+        .env_remove("CHARGEBACK_PRICE_SHEET")
+        .env_remove("CHARGEBACK_RECORD_NON_BILLABLE")
+        .env_remove("APPLICATIONINSIGHTS_CONNECTION_STRING")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn chargeback");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn an_empty_setting_means_not_set_for_replay() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    for var in [
+        "CHARGEBACK_PRICE_SHEET",
+        "CHARGEBACK_DEPLOYMENT_MODELS",
+        "CHARGEBACK_RECORD_NON_BILLABLE",
+    ] {
+        let out = run_with_env(&["replay", &emb], &[(var, "")], None);
+        assert_eq!(out.status.code(), Some(0), "{var}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), 1, "{var}");
+    }
+}
+
+#[test]
+fn an_empty_setting_means_not_set_for_serve() {
+    // serve with an empty price sheet setting must get past the settings: it then fails only
+    // because the port setting is not a port (so the test never listens).
+    let out = run_with_env(
+        &["serve", "--port", "notaport"],
+        &[
+            ("CHARGEBACK_PRICE_SHEET", ""),
+            ("CHARGEBACK_DRAIN_SECS", ""),
+        ],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("--port") && err.contains("notaport"), "{err}");
+    assert!(
+        !err.contains("price-sheet") && !err.contains("drain"),
+        "{err}"
+    );
+    let out = run_with_env(
+        &["serve", "--help"],
+        &[("CHARGEBACK_PRICE_SHEET", "")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn record_non_billable_takes_no_value_so_the_file_after_it_is_read() {
+    let f = format!("{}/samples/throttled-429.jsonl", root());
+    let out = run_with_env(&["replay", "--record-non-billable", &f], &[], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"billable\":false"));
+}
+
+#[test]
+fn engine_flags_exist_only_on_replay_and_serve() {
+    for cmd in ["report", "resend"] {
+        for flag in [
+            "--price-sheet",
+            "--deployment-models",
+            "--record-non-billable",
+        ] {
+            let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
+            assert!(!help.contains(flag), "{cmd} lists {flag}");
+        }
+        let out = run_with_env(&[cmd, "--record-non-billable", "-"], &[], None);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+    }
+    for cmd in ["replay", "serve"] {
+        let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
+        assert!(help.contains("--price-sheet"), "{cmd}");
+    }
+}
+
+#[test]
+fn every_command_documents_the_exit_codes_in_its_help() {
+    for cmd in ["replay", "report", "resend", "serve"] {
+        let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
+        assert!(
+            help.contains("3  processed with rejects") && help.contains("2  usage error"),
+            "{cmd}: {help}"
+        );
+    }
+}
+
+#[test]
+fn replay_reads_past_a_line_that_is_not_utf8_and_dead_letters_it_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(format!("{}/samples/embeddings.jsonl", root())).unwrap();
+    let mut bytes = good.clone().into_bytes();
+    bytes.extend_from_slice(b"{\"requestId\":\"\xff\"}\n");
+    bytes.extend_from_slice(
+        good.replace("\"requestId\":\"", "\"requestId\":\"x")
+            .as_bytes(),
+    );
+    let f = dir.path().join("events.jsonl");
+    std::fs::write(&f, &bytes).unwrap();
+    let out = run_with_env(&["replay", f.to_str().unwrap()], &[], None);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    let err = text(&out.stderr);
+    let dead: serde_json::Value = serde_json::from_str(err.lines().next().unwrap()).unwrap();
+    assert_eq!(dead["source"], f.to_str().unwrap());
+    assert_eq!(dead["line"], 2);
+    assert!(
+        err.contains("exit 3 (processed with rejects): 1 dead letters"),
+        "{err}"
+    );
+}
+
+#[test]
+fn report_skips_a_line_that_is_not_utf8_counts_it_and_exits_3() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let ledger = text(&run(&["replay", &emb], None).stdout);
+    let mut bytes = b"\xff\xfe\n".to_vec();
+    bytes.extend_from_slice(ledger.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("usage.jsonl");
+    std::fs::write(&f, &bytes).unwrap();
+    let out = run_with_env(&["report", f.to_str().unwrap()], &[], None);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:1: not a usage record (not UTF-8 text)",
+            f.display()
+        )),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("text-embedding-3-small"));
+}
+
+#[test]
+fn report_counts_conflicting_duplicates_apart_from_identical_ones() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let ledger = text(&run(&["replay", &emb], None).stdout);
+    let redelivered = ledger.replacen("{", "{\"partitionId\":\"7\",", 1);
+    let conflicting = ledger.replace("\"promptTokens\":21", "\"promptTokens\":22");
+    let input = format!("{ledger}{redelivered}{conflicting}");
+    let out = run(&["report", "-"], Some(&input));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("2 duplicate requestIds ignored: 1 identical, 1 conflicting"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_error_is_printed_once_with_its_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with_env(&["replay", dir.path().to_str().unwrap()], &[], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("os error 21").count(), 1, "{err}");
+    assert!(err.contains(dir.path().to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn replay_with_stdout_closed_exits_1_saying_so() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let mut child = Command::new(BIN)
+        .args(["replay", &emb])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("stdout closed"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -1,6 +1,7 @@
 //! Argument parsing (clap) and dispatch: the settings every command shares, the commands, and
 //! the files-or-stdin rule of the offline tools.
 
+pub(crate) mod exit;
 mod replay;
 mod report;
 mod resend;
@@ -13,9 +14,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use chargeback_billing::{read_ledger, BadLine, LedgerCounts};
+use chargeback_billing::{LedgerCounts, LedgerReader};
 use chargeback_core::{parse_deployment_models, EngineConfig, PriceSheet, UsageRecord};
 
+use exit::EXIT_CODES_HELP;
 use replay::ReplayArgs;
 use report::ReportArgs;
 use resend::ResendArgs;
@@ -31,37 +33,32 @@ Runs as an Azure Functions custom handler (`serve`: the Functions host owns the 
 Each billable call becomes one usage record: tokens (from the response's usage object, or counted with the model's tiktoken encoding when a stream carried none), consumer, model and cost. Settings can be given as flags or as the environment variables shown below.";
 
 #[derive(Parser)]
-#[command(name = "chargeback", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "chargeback", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXIT_CODES_HELP)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    #[command(flatten)]
-    engine: EngineArgs,
 }
 
+/// The engine settings: only the commands that turn events into records (`replay`, `serve`)
+/// take them.
 #[derive(Args, Clone)]
-struct EngineArgs {
+pub(crate) struct EngineArgs {
     /// Deployment → model map used when a response does not name its model
     /// (`deployment=model,deployment=model`).
-    #[arg(
-        long,
-        global = true,
-        env = "CHARGEBACK_DEPLOYMENT_MODELS",
-        value_name = "MAP"
-    )]
+    #[arg(long, env = "CHARGEBACK_DEPLOYMENT_MODELS", value_name = "MAP")]
     deployment_models: Option<String>,
     /// A price sheet JSON file replacing the embedded list prices (see prices/ for the format).
+    #[arg(long, env = "CHARGEBACK_PRICE_SHEET", value_name = "FILE")]
+    price_sheet: Option<PathBuf>,
+    /// Also write zero-token rows (`billable: false`) for 401/403/404/408/429/5xx calls. A flag
+    /// (it takes no value); the setting takes true/false, yes/no, on/off or 1/0.
     #[arg(
         long,
-        global = true,
-        env = "CHARGEBACK_PRICE_SHEET",
-        value_name = "FILE"
+        env = "CHARGEBACK_RECORD_NON_BILLABLE",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
     )]
-    price_sheet: Option<PathBuf>,
-    /// Also write zero-token rows (`billable: false`) for 401/403/404/408/429/5xx calls.
-    #[arg(long, global = true, env = "CHARGEBACK_RECORD_NON_BILLABLE", value_name = "BOOL",
-          num_args = 0..=1, default_missing_value = "true")]
-    record_non_billable: Option<bool>,
+    record_non_billable: bool,
 }
 
 #[derive(Subcommand)]
@@ -69,14 +66,20 @@ enum Command {
     /// Run the custom handler: GET / for readiness, POST /ChargebackEventHubTrigger for batches.
     /// This is what host.json starts; with no subcommand and FUNCTIONS_CUSTOMHANDLER_PORT set,
     /// `chargeback` does the same.
+    #[command(after_help = EXIT_CODES_HELP)]
     Serve(ServeArgs),
     /// Turn captured APIM events into usage records (JSON lines on stdout, in input order).
     ///
     /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, or a whole
     /// Functions host request body. `-` or no file reads stdin. Dead letters go to stderr (or
-    /// --deadletter FILE). Exit 0 when every input was read.
+    /// --deadletter FILE); each carries its file and line. A line that is not UTF-8 or not JSON
+    /// is a dead letter too, and the rest is read.
+    #[command(after_help = EXIT_CODES_HELP)]
     Replay(ReplayArgs),
-    /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId.
+    /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId (the first
+    /// row read wins; identical and conflicting duplicates are counted apart on stderr). A line
+    /// that is not a usage record is skipped, counted and named by file and line.
+    #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
     /// Send ledger rows marked `telemetryUndelivered: true` to Application Insights again.
     ///
@@ -90,12 +93,13 @@ enum Command {
     ///
     /// Uses the same settings as `serve` (APPLICATIONINSIGHTS_CONNECTION_STRING, and
     /// APPLICATIONINSIGHTS_AUTHENTICATION_STRING with a managed identity). Exit 0 when every
-    /// marked row was accepted; 1 when some remain or a line is unreadable; 2 when telemetry is
-    /// not configured. `replay --resend` does the same.
+    /// marked row was accepted; 1 when some remain or telemetry is not configured; 3 when a
+    /// line was unreadable (skipped). `replay --resend` does the same.
+    #[command(after_help = EXIT_CODES_HELP)]
     Resend(ResendArgs),
 }
 
-fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
+pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
     let mut cfg = EngineConfig::default();
     if let Some(map) = a.deployment_models.as_deref() {
         cfg.deployment_models = parse_deployment_models(map)?;
@@ -110,7 +114,7 @@ fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
         cfg.prices = PriceSheet::from_json(&text)
             .with_context(|| format!("invalid price sheet {}", path.display()))?;
     }
-    cfg.record_non_billable = a.record_non_billable.unwrap_or(false);
+    cfg.record_non_billable = a.record_non_billable;
     Ok(cfg)
 }
 
@@ -128,15 +132,14 @@ fn init_tracing() {
 
 /// Runs the command line; the exit code on success.
 pub(crate) fn run(cli: Cli) -> Result<i32> {
-    let cfg = engine_config(&cli.engine)?;
     match cli.command {
-        Some(Command::Serve(a)) => serve::serve(a, cfg),
+        Some(Command::Serve(a)) => serve::serve(a),
         Some(Command::Replay(a)) if a.resend => resend::resend(&a.files),
-        Some(Command::Replay(a)) => replay::replay(a, cfg),
+        Some(Command::Replay(a)) => replay::replay(a),
         Some(Command::Report(a)) => report::report(a),
         Some(Command::Resend(a)) => resend::resend(&a.files),
         None => {
-            match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT") {
+            match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT").map(|p| p.trim().to_string()) {
                 Ok(port) => {
                     port.trim().parse::<u16>().with_context(|| {
                         format!("FUNCTIONS_CUSTOMHANDLER_PORT={port:?} is not a port number")
@@ -145,13 +148,13 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
                     use clap::FromArgMatches;
                     let matches = ServeArgs::augment_args(clap::Command::new("serve"))
                         .try_get_matches_from(["serve"])?;
-                    serve::serve(ServeArgs::from_arg_matches(&matches)?, cfg)
+                    serve::serve(ServeArgs::from_arg_matches(&matches)?)
                 }
                 Err(_) => {
                     use clap::CommandFactory;
                     Cli::command().print_help()?;
                     eprintln!("\nchargeback: no command given and FUNCTIONS_CUSTOMHANDLER_PORT is not set");
-                    Ok(2)
+                    Ok(exit::Outcome::Usage.code())
                 }
             }
         }
@@ -178,26 +181,56 @@ fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
-/// Reads ledger files (usage-record JSON lines) and hands each record to `each`. Unreadable
-/// lines are counted and the first five reported on stderr (by position, never content).
+/// Reads ledger files (usage-record JSON lines) through the one ledger reader and hands each
+/// first-seen record to `each`. Unreadable lines are counted and the first five reported on
+/// stderr by file and line (never content). An input that cannot be opened or read stops the
+/// reading (the error names it).
 fn read_ledgers(
     files: &[PathBuf],
     prefix: &str,
     mut each: impl FnMut(UsageRecord),
 ) -> Result<LedgerCounts> {
-    let mut counts = LedgerCounts::default();
+    let mut reader = LedgerReader::new();
     for path in &inputs_or_stdin(files) {
-        let (name, reader) = input_reader(path)?;
-        let report = |b: BadLine| {
+        let (name, input) = input_reader(path)?;
+        let report = |b: &chargeback_billing::BadLine| {
             if b.ordinal <= 5 {
-                eprintln!(
-                    "{prefix}: {name}:{}: not a usage record ({:?} error at column {})",
-                    b.line, b.category, b.column
-                );
+                eprintln!("{prefix}: {b}");
             }
         };
-        read_ledger(reader, &mut counts, &mut each, report)
+        reader
+            .read(&name, input, &mut each, report)
             .with_context(|| format!("cannot read {name}"))?;
     }
-    Ok(counts)
+    Ok(reader.counts())
+}
+
+/// Settings given as empty environment values (`CHARGEBACK_PRICE_SHEET=` in
+/// local.settings.json) mean "not set": they are removed before anything reads them.
+pub(crate) fn forget_empty_settings() {
+    use clap::CommandFactory;
+    let mut names: Vec<std::ffi::OsString> = [
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    collect_env_names(&Cli::command(), &mut names);
+    for name in names {
+        if std::env::var_os(&name).is_some_and(|v| v.to_string_lossy().trim().is_empty()) {
+            std::env::remove_var(&name);
+        }
+    }
+}
+
+fn collect_env_names(cmd: &clap::Command, names: &mut Vec<std::ffi::OsString>) {
+    names.extend(
+        cmd.get_arguments()
+            .filter_map(|a| a.get_env().map(Into::into)),
+    );
+    for sub in cmd.get_subcommands() {
+        collect_env_names(sub, names);
+    }
 }

@@ -10,11 +10,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use chargeback_billing::{render_table, Aggregator, GroupBy};
-use chargeback_core::{
-    json_lines, read_batches, run_batch, DeadLetter, EngineConfig, ReplayCounts, UsageRecord,
-};
+use chargeback_core::{json_lines, read_batches, run_batch, DeadLetter, ReplayCounts, UsageRecord};
 
-use super::{input_reader, inputs_or_stdin};
+use super::exit::{Outcome, Outcomes};
+use super::{engine_config, input_reader, inputs_or_stdin, EngineArgs};
 
 #[derive(Args)]
 pub(crate) struct ReplayArgs {
@@ -33,9 +32,12 @@ pub(crate) struct ReplayArgs {
     /// Insights instead (same as `chargeback resend FILES…`).
     #[arg(long, conflicts_with_all = ["summary", "deadletter", "threads"])]
     pub(crate) resend: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
-pub(crate) fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
+pub(crate) fn replay(a: ReplayArgs) -> Result<i32> {
+    let cfg = engine_config(&a.engine)?;
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -45,14 +47,24 @@ pub(crate) fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
     let mut outputs = Outputs::open(&a)?;
     let progress = io::stderr().is_terminal();
     let mut counts = ReplayCounts::default();
+    let mut outcomes = Outcomes::default();
     let started = Instant::now();
     for path in &inputs_or_stdin(&a.files) {
-        let (name, reader) = input_reader(path)?;
+        let (name, reader) = match open_input(path) {
+            Ok(input) => input,
+            Err(e) => {
+                outcomes.add(Outcome::Failed, format!("{e:#}"));
+                continue;
+            }
+        };
         let mut write_err: Option<io::Error> = None;
-        read_batches(reader, &name, |batch| {
+        let read = read_batches(reader, &name, |batch| {
+            if write_err.is_some() {
+                return;
+            }
             let (records, dead) = run_batch(&batch, &cfg, &mut counts);
             if let Err(e) = outputs.write(&records, &dead) {
-                write_err.get_or_insert(e);
+                write_err = Some(e);
             }
             if progress {
                 let c = &counts;
@@ -61,19 +73,41 @@ pub(crate) fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
                     c.events, c.records, c.dead_letters
                 );
             }
-        })?;
+        });
         if let Some(e) = write_err {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(0);
-            }
-            return Err(e).context("cannot write output");
+            return Err(write_error(e));
+        }
+        if let Err(e) = read {
+            outcomes.add(Outcome::Failed, format!("{:#}", anyhow::Error::new(e)));
         }
     }
     if progress {
         eprintln!();
     }
-    outputs.finish(&counts, started)?;
-    Ok(0)
+    outputs.finish(&counts, started).map_err(write_error)?;
+    outcomes.count(Outcome::Rejects, counts.dead_letters, "dead letters");
+    Ok(outcomes.finish("chargeback replay"))
+}
+
+/// An input by name; stdin must be open (a closed stdin is an error, not an empty input).
+fn open_input(path: &std::path::Path) -> Result<(String, Box<dyn io::BufRead>)> {
+    if path.as_os_str() == "-" {
+        use std::os::fd::AsFd;
+        io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("stdin closed: nothing to read (give FILES or pipe events in)")?;
+    }
+    input_reader(path)
+}
+
+/// A write failure, said once: a closed stdout (the reader went away) is "stdout closed".
+fn write_error(e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        anyhow::anyhow!("stdout closed: the output was not all written")
+    } else {
+        anyhow::Error::new(e).context("cannot write the output")
+    }
 }
 
 /// Where a replay writes: records (or, with `--summary`, a per-consumer table at the end) on
@@ -86,6 +120,13 @@ struct Outputs {
 
 impl Outputs {
     fn open(a: &ReplayArgs) -> Result<Outputs> {
+        {
+            use std::os::fd::AsFd;
+            io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .context("stdout closed: nowhere to write the records")?;
+        }
         let dead: Box<dyn Write> = match &a.deadletter {
             Some(p) => Box::new(BufWriter::new(
                 File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -109,7 +150,7 @@ impl Outputs {
         self.dead.write_all(json_lines(dead).as_bytes())
     }
 
-    fn finish(mut self, c: &ReplayCounts, started: Instant) -> Result<()> {
+    fn finish(mut self, c: &ReplayCounts, started: Instant) -> io::Result<()> {
         if let Some(agg) = &self.summary {
             let rows = agg.rows();
             self.out

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use chargeback_billing::{render_csv, render_json, render_table, Aggregator, GroupBy};
 
+use super::exit::{Outcome, Outcomes};
 use super::read_ledgers;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -40,10 +41,10 @@ pub(crate) fn report(a: ReportArgs) -> Result<i32> {
         bail!("--by needs at least one of consumer, model, deployment, operation, day, month");
     }
     let mut agg = Aggregator::new(a.by.clone());
-    let bad_lines = read_ledgers(&a.files, "chargeback", |r| {
+    let counts = read_ledgers(&a.files, "chargeback report", |r| {
         agg.add(&r);
-    })?
-    .unreadable;
+    })?;
+    let bad_lines = counts.unreadable;
     let headers = agg.headers();
     let rows = agg.rows();
     let text = match a.format {
@@ -57,8 +58,16 @@ pub(crate) fn report(a: ReportArgs) -> Result<i32> {
         writeln!(
             out,
             "\n{} duplicate requestIds ignored, {} non-billable rows ignored, {} unreadable lines",
-            agg.duplicates, agg.non_billable, bad_lines
+            counts.duplicates(),
+            agg.non_billable,
+            bad_lines
         )?;
     }
-    Ok(if bad_lines > 0 { 1 } else { 0 })
+    eprintln!(
+        "chargeback report: {} duplicate requestIds ignored: {} identical, {} conflicting (first row read wins); {} unreadable lines skipped",
+        counts.duplicates(), counts.duplicates_identical, counts.duplicates_conflicting, bad_lines
+    );
+    let mut outcomes = Outcomes::default();
+    outcomes.count(Outcome::Rejects, bad_lines, "unreadable lines skipped");
+    Ok(outcomes.finish("chargeback report"))
 }

@@ -12,6 +12,7 @@ use chargeback_appinsights::AppInsights;
 use chargeback_billing::Undelivered;
 use chargeback_core::json_lines;
 
+use super::exit::{Outcome, Outcomes};
 use super::{init_tracing, read_ledgers};
 
 #[derive(Args)]
@@ -28,7 +29,7 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
              (and, for Entra authentication, APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD \
              with IDENTITY_ENDPOINT/IDENTITY_HEADER) to resend; nothing was sent"
         );
-        return Ok(2);
+        return Ok(Outcome::Failed.code());
     };
     let mut marked = Undelivered::default();
     let counts = read_ledgers(files, "chargeback resend", |r| marked.add(r))?;
@@ -54,7 +55,7 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
          permanently, in {} requests; {} unreadable lines",
         counts.rows,
         marked.rows.len(),
-        marked.duplicates,
+        marked.duplicates + counts.duplicates(),
         resent.accepted,
         resent.undelivered,
         resent.dropped,
@@ -68,9 +69,16 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
             remaining.len()
         );
     }
-    Ok(if remaining.is_empty() && counts.unreadable == 0 {
-        0
-    } else {
-        1
-    })
+    let mut outcomes = Outcomes::default();
+    outcomes.count(
+        Outcome::Failed,
+        remaining.len() as u64,
+        "rows still undelivered",
+    );
+    outcomes.count(
+        Outcome::Rejects,
+        counts.unreadable,
+        "unreadable lines skipped",
+    );
+    Ok(outcomes.finish("chargeback resend"))
 }

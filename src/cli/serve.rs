@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use chargeback_appinsights::AppInsights;
-use chargeback_core::{Encoding, EngineConfig};
+use chargeback_core::Encoding;
 use chargeback_handler::{serve_with_drain, AppState, DEFAULT_DRAIN, DEFAULT_MAX_BODY_BYTES};
 
-use super::init_tracing;
+use super::{engine_config, init_tracing, EngineArgs};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -29,9 +29,12 @@ pub(crate) struct ServeArgs {
         value_name = "SECS"
     )]
     drain_secs: f64,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
-pub(crate) fn serve(a: ServeArgs, cfg: EngineConfig) -> Result<i32> {
+pub(crate) fn serve(a: ServeArgs) -> Result<i32> {
+    let cfg = engine_config(&a.engine)?;
     init_tracing();
     let drain = Duration::try_from_secs_f64(a.drain_secs)
         .ok()

@@ -71,6 +71,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 struct TrackResponse {
     #[serde(default, rename = "itemsReceived")]
     items_received: Option<u64>,
+    #[serde(default, rename = "itemsAccepted")]
+    items_accepted: Option<u64>,
     #[serde(default)]
     errors: Vec<TrackItemError>,
 }
@@ -165,11 +167,16 @@ pub(crate) fn classify(answer: &Answer, pending: &[usize], may_refresh_token: bo
 
 /// A 200 or 206: everything accepted, or (with item errors) the retriable items kept pending
 /// and the others dropped. A 206 that cannot be read is sent again whole (readers dedupe on
-/// `TokenInfoId`) rather than guessing which items were kept.
+/// `TokenInfoId`) rather than guessing which items were kept; so is an answer whose
+/// `itemsAccepted` is below the items sent with no item errors to say which were refused: the
+/// unaccounted items were not delivered.
 fn accepted(answer: &Answer, pending: &[usize]) -> Classified {
     let parsed: Option<TrackResponse> = serde_json::from_slice(&answer.body).ok();
+    let unaccounted = parsed.as_ref().is_some_and(|p| {
+        p.errors.is_empty() && p.items_accepted.is_some_and(|n| n < pending.len() as u64)
+    });
     let Some(parsed) = parsed.filter(|p| !p.errors.is_empty()) else {
-        let whole = answer.status == 206;
+        let whole = answer.status == 206 || unaccounted;
         return Classified {
             step: if whole {
                 Step::Retry(answer.retry_after)
@@ -179,7 +186,13 @@ fn accepted(answer: &Answer, pending: &[usize]) -> Classified {
             accepted: if whole { 0 } else { pending.len() },
             dropped: Vec::new(),
             pending: if whole { pending.to_vec() } else { Vec::new() },
-            error: whole.then(|| "unreadable 206 response".into()),
+            error: whole.then(|| {
+                if unaccounted {
+                    "ingestion accepted fewer items than sent and named none refused".into()
+                } else {
+                    "unreadable 206 response".into()
+                }
+            }),
         };
     };
     if parsed
@@ -259,6 +272,20 @@ mod tests {
         let c = classify(&answer(206, body), &[4, 5, 6], false);
         assert_eq!(c.step, Step::Retry(Some(Duration::from_secs(3))));
         assert_eq!((c.accepted, c.pending, c.dropped), (1, vec![4], vec![6]));
+    }
+
+    #[test]
+    fn a_200_accepting_fewer_items_than_sent_with_no_errors_is_not_a_full_delivery() {
+        let body = r#"{"itemsReceived":3,"itemsAccepted":1,"errors":[]}"#;
+        let c = classify(&answer(200, body), &[4, 5, 6], false);
+        assert_eq!((c.accepted, c.pending), (0, vec![4, 5, 6]));
+        assert!(matches!(c.step, Step::Retry(_)), "{:?}", c.step);
+        let all = classify(
+            &answer(200, r#"{"itemsReceived":3,"itemsAccepted":3,"errors":[]}"#),
+            &[4, 5, 6],
+            false,
+        );
+        assert_eq!((all.step, all.accepted), (Step::Finished, 3));
     }
 
     #[test]

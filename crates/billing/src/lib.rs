@@ -1,7 +1,9 @@
 //! chargeback-billing: what the ledger says — pure, no async, no network.
 //!
 //! Layout:
-//! - `ledger` — reading ledger files (usage-record JSON lines) line by line; unreadable lines are
+//! - `ledger` — the one ledger reader: named inputs read as bytes, every line on its own (an
+//!   unreadable line is a counted skip reported by source and line, never by content), deduplicated
+//!   by `requestId` (first wins) counting identical and conflicting duplicates; unreadable lines are
 //!   reported by position, never by content; the rows `chargeback resend` must send again.
 //! - `report` — aggregation deduplicated by `requestId`, grouped by consumer, model, deployment,
 //!   operation, day or month, rendered as a table, CSV or JSON (`chargeback report`, `replay
@@ -12,5 +14,5 @@
 mod ledger;
 mod report;
 
-pub use ledger::{read_ledger, BadLine, LedgerCounts, Undelivered};
+pub use ledger::{BadLine, BadLineKind, LedgerCounts, LedgerReader, Undelivered};
 pub use report::{render_csv, render_json, render_table, Aggregator, GroupBy, Row};

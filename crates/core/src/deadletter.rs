@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use crate::engine::Trace;
-use crate::redact::redact_secrets;
 
 /// A dead letter keeps at most this much of the raw event.
 pub const DEADLETTER_RAW_LIMIT: usize = 64 * 1024;
@@ -21,6 +20,12 @@ pub struct DeadLetter {
     pub enqueued_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invocation_id: Option<String>,
+    /// The input it was read from (`chargeback replay`: a file path or `<stdin>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Its 1-based line in `source` (for a whole-document input, the line the document starts on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     /// Byte length of the whole raw event.
     pub raw_bytes: usize,
     /// True when `raw` holds only the first [`DEADLETTER_RAW_LIMIT`] bytes.
@@ -41,9 +46,11 @@ impl DeadLetter {
             sequence_number: trace.sequence_number,
             enqueued_time: trace.enqueued_time.clone(),
             invocation_id: trace.invocation_id.clone(),
+            source: None,
+            line: None,
             raw_bytes: raw.len(),
             raw_truncated: cut < raw.len(),
-            raw: redact_secrets(&raw[..cut]),
+            raw: chargeback_redact::redact(&raw[..cut]),
         }
     }
 }

@@ -128,15 +128,9 @@ struct EventFields<'a> {
     app_subscription_key: Option<String>,
 }
 
-/// `key-sha256:<first 12 hex of sha256(key)>`: identifies a key without revealing it.
-pub fn key_fingerprint(key: &str) -> String {
-    let digest = Sha256::digest(key.trim().as_bytes());
-    let mut hex = String::with_capacity(12);
-    for b in &digest[..6] {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    format!("key-sha256:{hex}")
-}
+/// `key-sha256:<first 12 hex of sha256(key)>`: identifies a key without revealing it — the
+/// redactor's fingerprint, so a key billed here and one redacted in a dead letter match.
+pub use chargeback_redact::key_fingerprint;
 
 /// A stable id for a v1 event (which has none): a hash of its content fields, not of its bytes,
 /// so the same call gets the same id whichever host payload shape (re-serialised or not)

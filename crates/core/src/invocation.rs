@@ -141,10 +141,59 @@ fn decode_events(v: Value) -> Vec<RawEvent> {
         Value::String(s) => match serde_json::from_str::<Value>(&s) {
             Ok(Value::Array(items)) => items.into_iter().map(decode_item).collect(),
             Ok(obj @ Value::Object(_)) => vec![RawEvent::Text(obj.to_string())],
+            Err(e) if too_deep(&e) => {
+                raw_items(&s).unwrap_or_else(|| vec![decode_item(Value::String(s))])
+            }
             _ => vec![decode_item(Value::String(s))],
         },
         other => vec![decode_item(other)],
     }
+}
+
+/// True when serde_json stopped at its nesting limit (128): some event is too deep, and the
+/// batch is then read event by event so that only that event is dead-lettered.
+fn too_deep(e: &serde_json::Error) -> bool {
+    e.to_string().contains("recursion limit exceeded")
+}
+
+/// The items of a JSON array, each decoded on its own: an item too deep to parse keeps its raw
+/// text (the engine dead-letters it) and costs no other item. `None` when `text` is no array.
+/// (Skipping a value as raw text has no nesting limit in serde_json.)
+fn raw_items(text: &str) -> Option<Vec<RawEvent>> {
+    let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    Some(
+        items
+            .into_iter()
+            .map(|raw| match serde_json::from_str::<Value>(raw.get()) {
+                Ok(v) => decode_item(v),
+                Err(_) => RawEvent::Text(raw.get().to_string()),
+            })
+            .collect(),
+    )
+}
+
+/// The general path for a body some event of which is nested past serde_json's limit: the
+/// document is read with every event left raw, then each event on its own.
+fn decode_deep_body(body: &[u8]) -> Option<Invocation> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut inv = Invocation::default();
+    if text.trim_start().starts_with('[') {
+        inv.events = raw_items(text)?;
+        return Some(inv);
+    }
+    let top: Members = serde_json::from_str(text).ok()?;
+    let data: Members = serde_json::from_str(top.only("Data")?.get()).ok()?;
+    let events = data.only("events")?.get();
+    inv.events = match serde_json::from_str::<String>(events) {
+        Ok(s) => raw_items(&s)?,
+        Err(_) => raw_items(events)?,
+    };
+    if let Some(meta) = top.only("Metadata") {
+        if let Ok(Value::Object(meta)) = serde_json::from_str::<Value>(meta.get()) {
+            read_metadata(&meta, &mut inv);
+        }
+    }
+    Some(inv)
 }
 
 /// Removes a key, matched exactly or else case-insensitively (as [`get_ci`] finds it).
@@ -271,7 +320,11 @@ pub fn decode_invocation(body: &[u8]) -> Result<Invocation, InvocationError> {
 
 /// Decodes any invocation body the host may send (the shapes in the module comment).
 pub fn decode_invocation_general(body: &[u8]) -> Result<Invocation, InvocationError> {
-    let v: Value = serde_json::from_slice(body).map_err(InvocationError::NotJson)?;
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) if too_deep(&e) => return decode_deep_body(body).ok_or(InvocationError::NotJson(e)),
+        Err(e) => return Err(InvocationError::NotJson(e)),
+    };
     let mut inv = Invocation::default();
     match v {
         Value::Array(_) => inv.events = decode_events(v),

@@ -14,7 +14,7 @@
 //! - `pricing` — the price sheet (embedded or from a file) and the cost of a record.
 //! - `record` — the [`UsageRecord`], the ledger row.
 //! - `batch` — many events through the core on rayon's pool, results in input order, and the
-//!   host's response body; `deadletter` + `redact` keep what could not be read, secrets removed.
+//!   host's response body; `deadletter` keeps what could not be read, secrets removed by `chargeback-redact`.
 //! - `replay` — JSON-lines / array / host-body input read in batches for `chargeback replay`.
 //! - `time` — the one timestamp reader; `lenient` — numbers given as strings.
 //!
@@ -37,7 +37,6 @@ pub mod partial_json;
 mod pricing;
 mod prompt;
 mod record;
-mod redact;
 mod replay;
 mod response;
 pub mod sse;
@@ -65,7 +64,6 @@ pub use prompt::{
     chat_messages_tokens, chat_request_tokens, image_tokens, tool_definitions_tokens, ModelTraits,
 };
 pub use record::{ApiOperation, Consumer, Cost, CountSource, UsageRecord};
-pub use redact::redact_secrets;
 pub use replay::{
     read_batches, run_batch, Batch, ReplayCounts, ReplayInputError, BYTES_PER_BATCH,
     LINES_PER_BATCH,

@@ -24,15 +24,13 @@ pub const BYTES_PER_BATCH: usize = 16 << 20;
 /// Why an input could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayInputError {
-    #[error("{source_name}: cannot read: {err}")]
+    #[error("{source_name}: cannot read")]
     Io {
         source_name: String,
         #[source]
         err: std::io::Error,
     },
-    #[error(
-        "{source_name}: not JSON lines, a JSON array of events, nor a host request body: {err}"
-    )]
+    #[error("{source_name}: not JSON lines, a JSON array of events, nor a host request body")]
     Shape {
         source_name: String,
         #[source]
@@ -45,6 +43,9 @@ pub enum ReplayInputError {
 pub struct Batch {
     pub events: Vec<RawEvent>,
     pub traces: Vec<Trace>,
+    /// Where the batch was read from, and the 1-based line of each event (dead letters carry both).
+    pub source: String,
+    pub lines: Vec<u64>,
     /// Bytes of the JSON lines in `events`.
     bytes: usize,
 }
@@ -62,7 +63,7 @@ fn is_host_document(v: &Value) -> bool {
     })
 }
 
-fn from_document(doc: &Value, source_name: &str) -> Result<Batch, ReplayInputError> {
+fn from_document(doc: &Value, source_name: &str, line: u64) -> Result<Batch, ReplayInputError> {
     let body = doc
         .get("body")
         .filter(|b| is_host_document(b))
@@ -74,8 +75,10 @@ fn from_document(doc: &Value, source_name: &str) -> Result<Batch, ReplayInputErr
     })?;
     let traces = (0..inv.events.len()).map(|i| inv.trace(i, None)).collect();
     Ok(Batch {
+        lines: vec![line; inv.events.len()],
         events: inv.events,
         traces,
+        source: source_name.to_string(),
         bytes: bytes.len(),
     })
 }
@@ -88,10 +91,36 @@ pub fn read_batches<R: BufRead>(
     source_name: &str,
     mut sink: impl FnMut(Batch),
 ) -> Result<(), ReplayInputError> {
-    let io_err = |err| io_error(source_name, err);
-    // The first non-empty line decides the shape.
-    let Some(first) = first_line(&mut reader).map_err(io_err)? else {
-        return Ok(());
+    let io_err = |err| ReplayInputError::Io {
+        source_name: source_name.to_string(),
+        err,
+    };
+    // Find the first non-empty line to decide the shape.
+    let mut first_bytes = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        first_bytes.clear();
+        if reader.read_until(b'\n', &mut first_bytes).map_err(io_err)? == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        if !first_bytes.trim_ascii().is_empty() {
+            break;
+        }
+    }
+    let first_line = line_no;
+    let new_batch = || Batch {
+        source: source_name.to_string(),
+        ..Batch::default()
+    };
+    let first = match String::from_utf8(first_bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            // Not text: a dead letter, and the rest is read as JSON lines.
+            let mut batch = new_batch();
+            push_event(&mut batch, not_utf8(e.into_bytes()), line_no);
+            return read_lines(reader, batch, line_no, sink).map_err(io_err);
+        }
     };
     match serde_json::from_str::<Value>(first.trim()) {
         Ok(v) if is_host_document(&v) || v.is_array() => {
@@ -107,93 +136,77 @@ pub fn read_batches<R: BufRead>(
                     }
                 })?
             };
-            sink(from_document(&whole, source_name)?);
-            Ok(())
+            sink(from_document(&whole, source_name, first_line)?);
+            return Ok(());
         }
+        Ok(_) => {}
         Err(_) if first.trim_start().starts_with(['{', '[']) => {
             // Possibly a pretty-printed document spanning lines.
             let mut rest = String::new();
             reader.read_to_string(&mut rest).map_err(io_err)?;
-            document_or_lines(&format!("{first}{rest}"), source_name, sink)
-        }
-        _ => stream_lines(first, reader, source_name, sink),
-    }
-}
-
-fn io_error(source_name: &str, err: std::io::Error) -> ReplayInputError {
-    ReplayInputError::Io {
-        source_name: source_name.to_string(),
-        err,
-    }
-}
-
-/// The first line that is not blank; `None` at the end of the input.
-fn first_line(reader: &mut impl BufRead) -> std::io::Result<Option<String>> {
-    let mut first = String::new();
-    loop {
-        first.clear();
-        if reader.read_line(&mut first)? == 0 {
-            return Ok(None);
-        }
-        if !first.trim().is_empty() {
-            return Ok(Some(first));
-        }
-    }
-}
-
-/// A whole text that did not parse line by line: a document spanning lines, else JSON lines
-/// (bad lines become dead letters).
-fn document_or_lines(
-    text: &str,
-    source_name: &str,
-    mut sink: impl FnMut(Batch),
-) -> Result<(), ReplayInputError> {
-    if let Ok(doc) = serde_json::from_str::<Value>(text) {
-        if is_host_document(&doc) || doc.is_array() {
-            sink(from_document(&doc, source_name)?);
+            let text = format!("{first}{rest}");
+            if let Ok(doc) = serde_json::from_str::<Value>(&text) {
+                if is_host_document(&doc) || doc.is_array() {
+                    sink(from_document(&doc, source_name, first_line)?);
+                    return Ok(());
+                }
+            }
+            // Not a document: treat as JSON lines (bad lines become dead letters).
+            let mut batch = new_batch();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                push_line(&mut batch, line.to_string(), first_line + i as u64);
+                if batch.is_full() {
+                    sink(std::mem::take(&mut batch));
+                }
+            }
+            if !batch.events.is_empty() {
+                sink(batch);
+            }
             return Ok(());
         }
+        Err(_) => {}
     }
-    let mut batch = Batch::default();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        push_line(&mut batch, line.to_string());
-        if batch.is_full() {
-            sink(std::mem::take(&mut batch));
-        }
-    }
-    if !batch.events.is_empty() {
-        sink(batch);
-    }
-    Ok(())
+    let mut batch = new_batch();
+    push_line(&mut batch, first, first_line);
+    read_lines(reader, batch, first_line, sink).map_err(io_err)
 }
 
-/// JSON lines from `first` on, streamed in batches. Each line is read straight into the buffer
-/// that becomes its event: no second copy.
-fn stream_lines<R: BufRead>(
-    first: String,
+/// The JSON lines after `line_no`, each on its own: a line that is not UTF-8 is a dead letter.
+fn read_lines<R: BufRead>(
     mut reader: R,
-    source_name: &str,
+    mut batch: Batch,
+    mut line_no: u64,
     mut sink: impl FnMut(Batch),
-) -> Result<(), ReplayInputError> {
-    let io_err = |err| io_error(source_name, err);
-    let mut batch = Batch::default();
-    push_line(&mut batch, first);
+) -> std::io::Result<()> {
+    // Each line is read straight into the buffer that becomes its event: no second copy.
     let mut capacity = 1024;
     loop {
         let mut buf = Vec::with_capacity(capacity);
-        if reader.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+        if reader.read_until(b'\n', &mut buf)? == 0 {
             break;
         }
+        line_no += 1;
         // The next line is probably about as long (a huge one-off line is not carried over).
         capacity = (buf.len() + buf.len() / 8).max(1024);
-        let line = String::from_utf8(buf)
-            .map_err(|e| io_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-        if line.trim().is_empty() {
+        if buf.trim_ascii().is_empty() {
             continue;
         }
-        push_line(&mut batch, line);
+        match String::from_utf8(buf) {
+            Ok(line) => push_line(&mut batch, line, line_no),
+            Err(e) => push_event(&mut batch, not_utf8(e.into_bytes()), line_no),
+        }
         if batch.is_full() {
-            sink(std::mem::take(&mut batch));
+            let source = batch.source.clone();
+            sink(std::mem::replace(
+                &mut batch,
+                Batch {
+                    source,
+                    ..Batch::default()
+                },
+            ));
         }
     }
     if !batch.events.is_empty() {
@@ -202,12 +215,27 @@ fn stream_lines<R: BufRead>(
     Ok(())
 }
 
-fn push_line(batch: &mut Batch, mut line: String) {
+fn not_utf8(bytes: Vec<u8>) -> RawEvent {
+    RawEvent::Undecodable {
+        reason: "line is not UTF-8 text".into(),
+        raw: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn push_event(batch: &mut Batch, event: RawEvent, line_no: u64) {
+    if let RawEvent::Undecodable { raw, .. } = &event {
+        batch.bytes += raw.len();
+    }
+    batch.events.push(event);
+    batch.traces.push(Trace::default());
+    batch.lines.push(line_no);
+}
+
+fn push_line(batch: &mut Batch, mut line: String, line_no: u64) {
     let end = line.trim_end_matches(['\r', '\n']).len();
     line.truncate(end);
     batch.bytes += line.len();
-    batch.events.push(RawEvent::Text(line));
-    batch.traces.push(Trace::default());
+    push_event(batch, RawEvent::Text(line), line_no);
 }
 
 /// What a replay saw, summed over its batches.
@@ -235,12 +263,16 @@ pub fn run_batch(
         .collect();
     let mut records: Vec<UsageRecord> = Vec::new();
     let mut dead: Vec<DeadLetter> = Vec::new();
-    for r in results {
+    for (i, r) in results.into_iter().enumerate() {
         counts.events += 1;
         match r {
             EventResult::Record(rec) => records.push(*rec),
             EventResult::Skipped(_) => counts.skipped += 1,
-            EventResult::Dead(d) => dead.push(d),
+            EventResult::Dead(mut d) => {
+                d.source = Some(batch.source.clone());
+                d.line = batch.lines.get(i).copied();
+                dead.push(d);
+            }
         }
     }
     counts.records += records.len() as u64;
@@ -271,6 +303,10 @@ mod tests {
         assert_eq!(ids, ["a", "c"]);
         assert_eq!(dead.len(), 1);
         assert_eq!(
+            (dead[0].source.as_deref(), dead[0].line),
+            (Some("test"), Some(2))
+        );
+        assert_eq!(
             counts,
             ReplayCounts {
                 events: 4,
@@ -279,5 +315,37 @@ mod tests {
                 dead_letters: 1
             }
         );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_dead_letter_with_its_file_and_line_and_the_rest_is_read() {
+        let good = r#"{"requestId":"a","statusCode":200,"response":"{\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}"}"#;
+        for bad_first in [false, true] {
+            let mut bytes = Vec::new();
+            if !bad_first {
+                bytes.extend_from_slice(format!("{good}\n").as_bytes());
+            }
+            bytes.extend_from_slice(b"{\"requestId\":\"\xff\xfe\"}\n");
+            bytes.extend_from_slice(format!("{}\n", good.replace("\"a\"", "\"b\"")).as_bytes());
+            let mut batches = Vec::new();
+            read_batches(&bytes[..], "day.jsonl", |b| batches.push(b)).unwrap();
+            let mut counts = ReplayCounts::default();
+            let mut ids = Vec::new();
+            let mut dead = Vec::new();
+            for b in &batches {
+                let (r, d) = run_batch(b, &EngineConfig::default(), &mut counts);
+                ids.extend(r.into_iter().map(|r| r.request_id));
+                dead.extend(d);
+            }
+            let expect: &[&str] = if bad_first { &["b"] } else { &["a", "b"] };
+            assert_eq!(ids, expect);
+            assert_eq!(dead.len(), 1);
+            assert_eq!(dead[0].reason, "line is not UTF-8 text");
+            let line = if bad_first { 1 } else { 2 };
+            assert_eq!(
+                (dead[0].source.as_deref(), dead[0].line),
+                (Some("day.jsonl"), Some(line))
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,7 @@ use chargeback_core::{
     decode_invocation, process_invocation, response_body, summary_line, BatchResult, EngineConfig,
     Invocation,
 };
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 
 use crate::delivery::{deliver, settle, Invoked};
@@ -107,8 +108,12 @@ impl Drop for InFlight {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/", get(ready))
-        .route(&format!("/{FUNCTION_NAME}"), post(invoke))
+        .route(
+            &format!("/{FUNCTION_NAME}"),
+            post(move |state, headers, body| invoke(state, headers, body, max_body_bytes)),
+        )
         .fallback(not_found)
+        // The trigger reads its body itself (see `read_body`); no other route takes one.
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -155,7 +160,45 @@ pub(crate) async fn on_cores<T: Send + 'static>(
     result.await.ok()?.ok()
 }
 
-async fn invoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The body, at most `limit` bytes: a larger `Content-Length` is refused before anything is
+/// read, and a body without one (chunked) is cut off as soon as it passes the limit; both answer
+/// 413 with the JSON error shape of every other rejection.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body is larger than the {limit}-byte limit (CHARGEBACK_MAX_BODY_BYTES)"
+            ),
+        )
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(_) => Err(error_response(
+            StatusCode::BAD_REQUEST,
+            "cannot read the request body".into(),
+        )),
+    }
+}
+
+async fn invoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Response {
+    let body = match read_body(&headers, body, limit).await {
+        Ok(bytes) => bytes,
+        Err(answer) => return answer,
+    };
     let _in_flight = InFlight::enter(&state.stats);
     let started = Instant::now();
     let invocation_id = headers
@@ -253,5 +296,61 @@ mod tests {
         let panicked: Option<u32> = on_cores(|| panic!("a core bug")).await;
         assert_eq!(panicked, None);
         assert_eq!(on_cores(|| "still serving").await, Some("still serving"));
+    }
+
+    async fn post_to_trigger(body: Body, content_length: Option<&str>) -> (StatusCode, String) {
+        use tower::ServiceExt;
+        let app = router(AppState::new(EngineConfig::default()), 16);
+        let mut req = axum::http::Request::post(format!("/{FUNCTION_NAME}"))
+            .header("content-type", "application/json");
+        if let Some(n) = content_length {
+            req = req.header("content-length", n);
+        }
+        let resp = app.oneshot(req.body(body).unwrap()).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_content_length_over_the_limit_is_refused_with_json_before_the_body_is_read() {
+        // The body never arrives: a stream that would wait forever proves nothing was read.
+        let never = Body::new(Chunks(Vec::new(), true));
+        let (status, body) = post_to_trigger(never, Some("1000000")).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            v["error"].as_str().unwrap().contains("16-byte limit"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_passing_the_limit_is_refused_with_json() {
+        let chunks = vec![
+            Bytes::from_static(b"0123456789\"]"),
+            Bytes::from_static(b"[\"0123456789"),
+        ];
+        let (status, body) = post_to_trigger(Body::new(Chunks(chunks, false)), None).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(body.starts_with("{\"error\":"), "{body}");
+    }
+
+    /// A body of chunks (popped from the end), then its end — or, when `hang`, a body that
+    /// never yields anything.
+    struct Chunks(Vec<Bytes>, bool);
+
+    impl axum::body::HttpBody for Chunks {
+        type Data = Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+            if self.1 {
+                return std::task::Poll::Pending;
+            }
+            std::task::Poll::Ready(self.0.pop().map(|b| Ok(http_body::Frame::data(b))))
+        }
     }
 }

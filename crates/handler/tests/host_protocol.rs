@@ -346,3 +346,91 @@ async fn the_readiness_probe_answers_without_a_batch() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+/// The README's local `curl` demo posts exactly this body: it must bill.
+#[tokio::test]
+async fn the_readme_demo_request_bills_the_chat_completion_and_the_embedding() {
+    let records = records_for(fixture("request-demo-billing.json")).await;
+    let got: Vec<(String, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["consumer"]["subscriptionId"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                r["promptTokens"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("finance-analytics".to_string(), 1290),
+            ("search-indexer".to_string(), 21)
+        ]
+    );
+    assert!(records
+        .iter()
+        .all(|r| r["cost"]["total"].as_f64().unwrap_or(0.0) > 0.0));
+    assert_eq!(records[0]["partitionId"], "3");
+}
+
+/// An event nested past serde_json's limit (128) between two billable events.
+fn batch_with_a_deep_event() -> (Vec<String>, usize) {
+    let deep = format!(
+        r#"{{"requestId":"deep","statusCode":200,"x":{}{}}}"#,
+        "[".repeat(130),
+        "]".repeat(130)
+    );
+    let good: Vec<String> = ["chat-completion.jsonl", "embeddings.jsonl"]
+        .iter()
+        .map(|f| {
+            let p = format!("{}/../../samples/{f}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read_to_string(p).unwrap().trim().to_string()
+        })
+        .collect();
+    (vec![good[0].clone(), deep, good[1].clone()], 2)
+}
+
+#[tokio::test]
+async fn a_too_deep_event_dead_letters_only_itself_in_every_host_shape() {
+    let (events, good) = batch_with_a_deep_event();
+    let parsed: Vec<Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap_or(Value::Null))
+        .collect();
+    // serde_json cannot build the deep value, so the parsed shapes are written by hand.
+    let raw_array = format!("[{}]", events.join(","));
+    let b64: Vec<String> = events
+        .iter()
+        .map(|e| base64::engine::general_purpose::STANDARD.encode(e))
+        .collect();
+    let shapes: Vec<(&str, Vec<u8>)> = vec![
+        ("array of values", raw_array.clone().into_bytes()),
+        (
+            "Data.events plain array",
+            format!(r#"{{"Data":{{"events":{raw_array}}},"Metadata":{{}}}}"#).into_bytes(),
+        ),
+        (
+            "string shape",
+            serde_json::to_vec(&string_shape(&events)).unwrap(),
+        ),
+        (
+            "base64 items",
+            serde_json::to_vec(
+                &json!({"Data": {"events": serde_json::to_string(&b64).unwrap()}, "Metadata": {}}),
+            )
+            .unwrap(),
+        ),
+    ];
+    assert!(parsed[1].is_null());
+    for (name, body) in shapes {
+        let (status, v) = post(body).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {v}");
+        let usage = lines(&v["Outputs"]["usage"]);
+        let dead = lines(&v["Outputs"]["deadletter"]);
+        assert_eq!(usage.len(), good, "{name}: {v}");
+        assert_eq!(dead.len(), 1, "{name}: {v}");
+    }
+}
