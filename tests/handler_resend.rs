@@ -107,7 +107,8 @@ async fn resend_without_telemetry_configured_fails_with_a_clear_message() {
 
     let run = run_cli(vec!["resend".into(), file], vec![]).await;
 
-    assert_eq!(run.code, Some(2));
+    // Exit 1 (failed): 2 is clap's usage error only.
+    assert_eq!(run.code, Some(1));
     assert_eq!(run.stdout, "");
     assert!(
         run.stderr.contains("telemetry is not configured")

@@ -244,7 +244,8 @@ async fn no_planted_secret_or_prompt_text_appears_in_any_output() {
         vec![("RUST_LOG", "trace".into())],
     )
     .await;
-    assert_eq!(replay.code, Some(0), "{}", replay.stderr);
+    // Exit 3: processed, with the one planted dead letter.
+    assert_eq!(replay.code, Some(3), "{}", replay.stderr);
     assert_eq!(replay.stdout.lines().count(), 3);
     planted.assert_absent("replay stdout", &replay.stdout);
     planted.assert_absent("replay stderr (dead letters)", &replay.stderr);

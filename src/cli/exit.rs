@@ -81,7 +81,7 @@ impl Outcomes {
     /// The stderr lines naming each outcome seen (none when all was good).
     pub(crate) fn lines(&self, command: &str) -> Vec<String> {
         let mut sorted: Vec<&(Outcome, String)> = self.seen.iter().collect();
-        sorted.sort_by(|a, b| b.0.cmp(&a.0));
+        sorted.sort_by_key(|b| std::cmp::Reverse(b.0));
         sorted
             .iter()
             .map(|(o, why)| format!("{command}: exit {} ({}): {why}", o.code(), o.meaning()))
