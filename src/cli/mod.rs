@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use chargeback_billing::{read_ledger, BadLine, LedgerCounts};
-use chargeback_core::{parse_deployment_models, EngineConfig, PriceSheet, UsageRecord};
+use chargeback_core::pricing::deployment_settings;
+use chargeback_core::{EngineConfig, PriceSheet, UsageRecord};
 
 use replay::ReplayArgs;
 use report::ReportArgs;
@@ -50,6 +51,15 @@ struct EngineArgs {
         value_name = "MAP"
     )]
     deployment_models: Option<String>,
+    /// Deployment → model and type (Azure SKU name): `name=model:GlobalStandard,…`; supersedes
+    /// --deployment-models entry by entry. The price sheet's `deployments` fill the gaps.
+    #[arg(
+        long,
+        global = true,
+        env = "CHARGEBACK_DEPLOYMENTS",
+        value_name = "MAP"
+    )]
+    deployments: Option<String>,
     /// A price sheet JSON file replacing the embedded list prices (see prices/ for the format).
     #[arg(
         long,
@@ -97,9 +107,8 @@ enum Command {
 
 fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
     let mut cfg = EngineConfig::default();
-    if let Some(map) = a.deployment_models.as_deref() {
-        cfg.deployment_models = parse_deployment_models(map)?;
-    }
+    cfg.deployments = deployment_settings(a.deployments.as_deref(), a.deployment_models.as_deref())
+        .context("invalid CHARGEBACK_DEPLOYMENTS / CHARGEBACK_DEPLOYMENT_MODELS")?;
     if let Some(path) = a.price_sheet.as_ref().filter(|p| !p.as_os_str().is_empty()) {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -109,6 +118,9 @@ fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
         })?;
         cfg.prices = PriceSheet::from_json(&text)
             .with_context(|| format!("invalid price sheet {}", path.display()))?;
+    }
+    for w in cfg.deployment_warnings() {
+        tracing::warn!(deployment = %w.deployment, "{w}");
     }
     cfg.record_non_billable = a.record_non_billable.unwrap_or(false);
     Ok(cfg)

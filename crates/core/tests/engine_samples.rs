@@ -294,7 +294,8 @@ fn the_deployment_map_picks_the_encoding_when_the_response_names_no_model() {
     let unmapped = record(&ev.to_string(), &cfg);
     assert_eq!(unmapped.encoding.as_deref(), Some("o200k_base"));
     assert_eq!(unmapped.model, None);
-    cfg.deployment_models = HashMap::from([("legacy-chat".to_string(), "gpt-4".to_string())]);
+    cfg.deployments =
+        chargeback_core::pricing::parse_deployment_models("legacy-chat=gpt-4").unwrap();
     let mapped = record(&ev.to_string(), &cfg);
     assert_eq!(mapped.encoding.as_deref(), Some("cl100k_base"));
     assert_eq!(mapped.model.as_deref(), Some("gpt-4"));
