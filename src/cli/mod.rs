@@ -5,6 +5,7 @@ mod replay;
 mod report;
 mod resend;
 mod serve;
+mod source;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
@@ -72,8 +73,9 @@ enum Command {
     Serve(ServeArgs),
     /// Turn captured APIM events into usage records (JSON lines on stdout, in input order).
     ///
-    /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, or a whole
-    /// Functions host request body. `-` or no file reads stdin. Dead letters go to stderr (or
+    /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, a whole
+    /// Functions host request body, Event Hubs Capture Avro files (`*.avro`) or a Capture
+    /// container URL. `-` or no file reads stdin. Dead letters go to stderr (or
     /// --deadletter FILE). Exit 0 when every input was read.
     Replay(ReplayArgs),
     /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId.
@@ -90,8 +92,8 @@ enum Command {
     ///
     /// Uses the same settings as `serve` (APPLICATIONINSIGHTS_CONNECTION_STRING, and
     /// APPLICATIONINSIGHTS_AUTHENTICATION_STRING with a managed identity). Exit 0 when every
-    /// marked row was accepted; 1 when some remain or a line is unreadable; 2 when telemetry is
-    /// not configured. `replay --resend` does the same.
+    /// marked row was accepted; 1 when some remain; 3 when a line or blob is unreadable; 2 when
+    /// telemetry is not configured. `replay --resend` does the same.
     Resend(ResendArgs),
 }
 
@@ -131,10 +133,10 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     let cfg = engine_config(&cli.engine)?;
     match cli.command {
         Some(Command::Serve(a)) => serve::serve(a, cfg),
-        Some(Command::Replay(a)) if a.resend => resend::resend(&a.files),
+        Some(Command::Replay(a)) if a.resend => resend::resend(&a.files, &Default::default()),
         Some(Command::Replay(a)) => replay::replay(a, cfg),
         Some(Command::Report(a)) => report::report(a),
-        Some(Command::Resend(a)) => resend::resend(&a.files),
+        Some(Command::Resend(a)) => resend::resend(&a.files, &a.select.selection()?),
         None => {
             match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT") {
                 Ok(port) => {
@@ -169,25 +171,25 @@ fn input_reader(path: &Path) -> Result<(String, Box<dyn BufRead>)> {
     ))
 }
 
-/// The input files, or stdin (`-`) when none were given.
-fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
-    if files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        files.to_vec()
-    }
+/// What [`read_ledgers`] saw: the lines, and the listed blobs that could not be read.
+struct LedgerRead {
+    counts: LedgerCounts,
+    unreadable_blobs: usize,
 }
 
-/// Reads ledger files (usage-record JSON lines) and hands each record to `each`. Unreadable
-/// lines are counted and the first five reported on stderr (by position, never content).
+/// Reads ledgers (files, stdin, container URLs: see `source::gather`) and hands each record
+/// inside `select` to `each`. Unreadable lines are counted and the first five reported on
+/// stderr (by position, never content).
 fn read_ledgers(
     files: &[PathBuf],
+    select: &source::Selection,
     prefix: &str,
     mut each: impl FnMut(UsageRecord),
-) -> Result<LedgerCounts> {
+) -> Result<LedgerRead> {
     let mut counts = LedgerCounts::default();
-    for path in &inputs_or_stdin(files) {
-        let (name, reader) = input_reader(path)?;
+    let gathered = source::gather(files, source::Kind::Ledger, select)?;
+    for input in gathered.inputs {
+        let (name, reader) = input.open()?;
         let report = |b: BadLine| {
             if b.ordinal <= 5 {
                 eprintln!(
@@ -196,8 +198,16 @@ fn read_ledgers(
                 );
             }
         };
-        read_ledger(reader, &mut counts, &mut each, report)
+        let keep = |r: UsageRecord| {
+            if select.contains(&r) {
+                each(r)
+            }
+        };
+        read_ledger(reader, &mut counts, keep, report)
             .with_context(|| format!("cannot read {name}"))?;
     }
-    Ok(counts)
+    Ok(LedgerRead {
+        counts,
+        unreadable_blobs: gathered.unreadable_blobs,
+    })
 }

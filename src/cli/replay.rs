@@ -11,14 +11,15 @@ use clap::Args;
 
 use chargeback_billing::{render_table, Aggregator, GroupBy};
 use chargeback_core::{
-    json_lines, read_batches, run_batch, DeadLetter, EngineConfig, ReplayCounts, UsageRecord,
+    json_lines, read_batches, run_batch, Batch, DeadLetter, EngineConfig, ReplayCounts, UsageRecord,
 };
 
-use super::{input_reader, inputs_or_stdin};
+use super::source::{capture_batches, gather, is_capture, Kind, Selection};
 
 #[derive(Args)]
 pub(crate) struct ReplayArgs {
-    /// Event files; `-` or none reads stdin.
+    /// Event files (`*.avro`: Event Hubs Capture), Capture container URLs; `-` or none reads
+    /// stdin.
     pub(crate) files: Vec<PathBuf>,
     /// Print a per-consumer summary table instead of records.
     #[arg(long)]
@@ -46,10 +47,11 @@ pub(crate) fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
     let progress = io::stderr().is_terminal();
     let mut counts = ReplayCounts::default();
     let started = Instant::now();
-    for path in &inputs_or_stdin(&a.files) {
-        let (name, reader) = input_reader(path)?;
+    let gathered = gather(&a.files, Kind::Capture, &Selection::default())?;
+    let mut rejects = gathered.unreadable_blobs;
+    for input in gathered.inputs {
         let mut write_err: Option<io::Error> = None;
-        read_batches(reader, &name, |batch| {
+        let mut run = |batch: Batch| {
             let (records, dead) = run_batch(&batch, &cfg, &mut counts);
             if let Err(e) = outputs.write(&records, &dead) {
                 write_err.get_or_insert(e);
@@ -61,7 +63,15 @@ pub(crate) fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
                     c.events, c.records, c.dead_letters
                 );
             }
-        })?;
+        };
+        if is_capture(&input) {
+            let (batches, bad) = capture_batches(input)?;
+            rejects += bad;
+            batches.into_iter().for_each(&mut run);
+        } else {
+            let (name, reader) = input.open()?;
+            read_batches(reader, &name, run)?;
+        }
         if let Some(e) = write_err {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return Ok(0);
@@ -73,7 +83,8 @@ pub(crate) fn replay(a: ReplayArgs, cfg: EngineConfig) -> Result<i32> {
         eprintln!();
     }
     outputs.finish(&counts, started)?;
-    Ok(0)
+    // Exit scheme: 3 when Capture records, files or blobs were rejected.
+    Ok(if rejects > 0 { 3 } else { 0 })
 }
 
 /// Where a replay writes: records (or, with `--summary`, a per-consumer table at the end) on

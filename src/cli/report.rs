@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use chargeback_billing::{render_csv, render_json, render_table, Aggregator, GroupBy};
 
 use super::read_ledgers;
+use super::source::SelectArgs;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
@@ -20,8 +21,11 @@ enum Format {
 
 #[derive(Args)]
 pub(crate) struct ReportArgs {
-    /// Ledger files (usage-record JSON lines); `-` or none reads stdin.
+    /// Ledger files (usage-record JSON lines), `-` or none for stdin, or container URLs
+    /// (`https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]`).
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    select: SelectArgs,
     /// Grouping, in order (comma-separated).
     #[arg(
         long,
@@ -40,10 +44,10 @@ pub(crate) fn report(a: ReportArgs) -> Result<i32> {
         bail!("--by needs at least one of consumer, model, deployment, operation, day, month");
     }
     let mut agg = Aggregator::new(a.by.clone());
-    let bad_lines = read_ledgers(&a.files, "chargeback", |r| {
+    let read = read_ledgers(&a.files, &a.select.selection()?, "chargeback", |r| {
         agg.add(&r);
-    })?
-    .unreadable;
+    })?;
+    let bad_lines = read.counts.unreadable;
     let headers = agg.headers();
     let rows = agg.rows();
     let text = match a.format {
@@ -60,5 +64,10 @@ pub(crate) fn report(a: ReportArgs) -> Result<i32> {
             agg.duplicates, agg.non_billable, bad_lines
         )?;
     }
-    Ok(if bad_lines > 0 { 1 } else { 0 })
+    // Exit scheme: 3 when lines were skipped or blobs could not be read.
+    Ok(if bad_lines > 0 || read.unreadable_blobs > 0 {
+        3
+    } else {
+        0
+    })
 }

@@ -12,15 +12,18 @@ use chargeback_appinsights::AppInsights;
 use chargeback_billing::Undelivered;
 use chargeback_core::json_lines;
 
+use super::source::{SelectArgs, Selection};
 use super::{init_tracing, read_ledgers};
 
 #[derive(Args)]
 pub(crate) struct ResendArgs {
-    /// Ledger files (usage-record JSON lines); `-` or none reads stdin.
+    /// Ledger files (usage-record JSON lines), `-` or none for stdin, or container URLs.
     pub(crate) files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
 }
 
-pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
+pub(crate) fn resend(files: &[PathBuf], select: &Selection) -> Result<i32> {
     init_tracing();
     let Some(sink) = AppInsights::from_env().context("cannot start telemetry")? else {
         eprintln!(
@@ -31,7 +34,8 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
         return Ok(2);
     };
     let mut marked = Undelivered::default();
-    let counts = read_ledgers(files, "chargeback resend", |r| marked.add(r))?;
+    let read = read_ledgers(files, select, "chargeback resend", |r| marked.add(r))?;
+    let counts = read.counts;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -68,9 +72,11 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
             remaining.len()
         );
     }
-    Ok(if remaining.is_empty() && counts.unreadable == 0 {
-        0
-    } else {
+    Ok(if !remaining.is_empty() {
         1
+    } else if counts.unreadable > 0 || read.unreadable_blobs > 0 {
+        3
+    } else {
+        0
     })
 }
