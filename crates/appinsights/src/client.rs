@@ -265,24 +265,9 @@ impl AppInsights {
             if remaining.is_zero() {
                 return Err(PostError::Network("deadline reached".into()));
             }
-            let mut request = self
-                .inner
-                .http
-                .post(url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .header(reqwest::header::ACCEPT, "application/json")
-                .timeout(remaining.min(self.inner.config.request_timeout))
-                .body(body.body());
-            if body.gzipped {
-                request = request.header(CONTENT_ENCODING, "gzip");
-            }
-            if let (true, Some(t)) = (send_auth, token) {
-                request = request.header(AUTHORIZATION, format!("Bearer {}", t.secret()));
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| PostError::Network(e.without_url().to_string()))?;
+            let auth = token.filter(|_| send_auth);
+            let response = self.request(&url, body, auth, remaining).send().await;
+            let response = response.map_err(|e| PostError::Network(e.without_url().to_string()))?;
             let status = response.status();
             if status == StatusCode::TEMPORARY_REDIRECT || status == StatusCode::PERMANENT_REDIRECT
             {
@@ -302,25 +287,56 @@ impl AppInsights {
                 url = next;
                 continue;
             }
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, SystemTime::now()));
-            let body = response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .unwrap_or_default();
-            return Ok(Answer {
-                status: status.as_u16(),
-                retry_after,
-                body,
-            });
+            return Ok(answer(response).await);
         }
         Err(PostError::Redirect(format!(
             "more than {MAX_REDIRECTS} redirects"
         )))
+    }
+
+    /// One POST of `body` to `url`, bounded by `remaining`; `token` is sent when given.
+    fn request(
+        &self,
+        url: &Url,
+        body: &Prepared,
+        token: Option<&AccessToken>,
+        remaining: Duration,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .inner
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(remaining.min(self.inner.config.request_timeout))
+            .body(body.body());
+        if body.gzipped {
+            request = request.header(CONTENT_ENCODING, "gzip");
+        }
+        if let Some(t) = token {
+            request = request.header(AUTHORIZATION, format!("Bearer {}", t.secret()));
+        }
+        request
+    }
+}
+
+/// The final answer: status, `Retry-After`, body (empty if it cannot be read).
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let body = response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    Answer {
+        status,
+        retry_after,
+        body,
     }
 }
 

@@ -147,6 +147,30 @@ pub fn build_envelope(
     ctx: &EnvelopeContext,
     invocation_id: Option<&str>,
 ) -> Envelope {
+    Envelope {
+        name: ctx.envelope_name(),
+        time: envelope_time(&record.event_time),
+        ikey: ctx.instrumentation_key.clone(),
+        sample_rate: 100.0,
+        tags: tags(record, ctx, invocation_id),
+        data: Data {
+            base_type: "EventData",
+            base_data: EventData {
+                ver: 2,
+                name: EVENT_NAME,
+                properties: properties(record, invocation_id),
+                measurements: measurements(record),
+            },
+        },
+    }
+}
+
+/// The tags: cloud role and instance, the operation id, the SDK version.
+fn tags(
+    record: &UsageRecord,
+    ctx: &EnvelopeContext,
+    invocation_id: Option<&str>,
+) -> OrderedMap<String> {
     let mut tags = OrderedMap::default();
     tags.push("ai.cloud.role", cut(&ctx.role, MAX_ROLE_CHARS));
     tags.push(
@@ -164,10 +188,23 @@ pub fn build_envelope(
         cut(&ctx.sdk_version, MAX_SDK_VERSION_CHARS),
     );
 
-    let c = &record.consumer;
+    tags
+}
+
+/// The custom dimensions: the original sample's keys first, then the rest of the record.
+fn properties(record: &UsageRecord, invocation_id: Option<&str>) -> OrderedMap<String> {
+    let mut p = sample_properties(record);
+    record_properties(&mut p, record, invocation_id);
+    p
+}
+
+/// The original sample's dimensions, in its order, so its Kusto queries keep working.
+fn sample_properties(record: &UsageRecord) -> OrderedMap<String> {
     let mut p = OrderedMap::default();
-    // The original sample's keys first, so its Kusto queries keep working.
-    p.push("AppKey", cut(c.billing_key(), MAX_PROPERTY_VALUE_CHARS));
+    p.push(
+        "AppKey",
+        cut(record.consumer.billing_key(), MAX_PROPERTY_VALUE_CHARS),
+    );
     p.push(
         "Timestamp",
         cut(&record.event_time, MAX_PROPERTY_VALUE_CHARS),
@@ -184,7 +221,16 @@ pub fn build_envelope(
         "TokenInfoId",
         cut(&record.request_id, MAX_PROPERTY_VALUE_CHARS),
     );
-    // Then the rest of the record.
+    p
+}
+
+/// The rest of the record, each dimension only when it has a value.
+fn record_properties(
+    p: &mut OrderedMap<String>,
+    record: &UsageRecord,
+    invocation_id: Option<&str>,
+) {
+    let c = &record.consumer;
     let mut opt = |key: &str, value: Option<&str>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             p.push(key, cut(v, MAX_PROPERTY_VALUE_CHARS));
@@ -227,7 +273,10 @@ pub fn build_envelope(
     opt("ServiceName", record.service_name.as_deref());
     opt("Region", record.region.as_deref());
     opt("EnqueuedTime", record.enqueued_time.as_deref());
+}
 
+/// The measurements: token counts and the cost.
+fn measurements(record: &UsageRecord) -> OrderedMap<f64> {
     let mut m = OrderedMap::default();
     // Token counts are exact up to 2^53; beyond that f64 rounds, which no real call reaches.
     m.push("PromptTokens", record.prompt_tokens as f64);
@@ -239,22 +288,7 @@ pub fn build_envelope(
         m.push("Cost", cost.total);
     }
 
-    Envelope {
-        name: ctx.envelope_name(),
-        time: envelope_time(&record.event_time),
-        ikey: ctx.instrumentation_key.clone(),
-        sample_rate: 100.0,
-        tags,
-        data: Data {
-            base_type: "EventData",
-            base_data: EventData {
-                ver: 2,
-                name: EVENT_NAME,
-                properties: p,
-                measurements: m,
-            },
-        },
-    }
+    m
 }
 
 /// The envelope serialised to JSON, kept under [`MAX_ITEM_BYTES`] by shortening the longest

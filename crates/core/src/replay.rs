@@ -88,21 +88,11 @@ pub fn read_batches<R: BufRead>(
     source_name: &str,
     mut sink: impl FnMut(Batch),
 ) -> Result<(), ReplayInputError> {
-    let io_err = |err| ReplayInputError::Io {
-        source_name: source_name.to_string(),
-        err,
+    let io_err = |err| io_error(source_name, err);
+    // The first non-empty line decides the shape.
+    let Some(first) = first_line(&mut reader).map_err(io_err)? else {
+        return Ok(());
     };
-    // Find the first non-empty line to decide the shape.
-    let mut first = String::new();
-    loop {
-        first.clear();
-        if reader.read_line(&mut first).map_err(io_err)? == 0 {
-            return Ok(());
-        }
-        if !first.trim().is_empty() {
-            break;
-        }
-    }
     match serde_json::from_str::<Value>(first.trim()) {
         Ok(v) if is_host_document(&v) || v.is_array() => {
             let mut rest = String::new();
@@ -118,38 +108,76 @@ pub fn read_batches<R: BufRead>(
                 })?
             };
             sink(from_document(&whole, source_name)?);
-            return Ok(());
+            Ok(())
         }
-        Ok(_) => {}
         Err(_) if first.trim_start().starts_with(['{', '[']) => {
             // Possibly a pretty-printed document spanning lines.
             let mut rest = String::new();
             reader.read_to_string(&mut rest).map_err(io_err)?;
-            let text = format!("{first}{rest}");
-            if let Ok(doc) = serde_json::from_str::<Value>(&text) {
-                if is_host_document(&doc) || doc.is_array() {
-                    sink(from_document(&doc, source_name)?);
-                    return Ok(());
-                }
-            }
-            // Not a document: treat as JSON lines (bad lines become dead letters).
-            let mut batch = Batch::default();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                push_line(&mut batch, line.to_string());
-                if batch.is_full() {
-                    sink(std::mem::take(&mut batch));
-                }
-            }
-            if !batch.events.is_empty() {
-                sink(batch);
-            }
+            document_or_lines(&format!("{first}{rest}"), source_name, sink)
+        }
+        _ => stream_lines(first, reader, source_name, sink),
+    }
+}
+
+fn io_error(source_name: &str, err: std::io::Error) -> ReplayInputError {
+    ReplayInputError::Io {
+        source_name: source_name.to_string(),
+        err,
+    }
+}
+
+/// The first line that is not blank; `None` at the end of the input.
+fn first_line(reader: &mut impl BufRead) -> std::io::Result<Option<String>> {
+    let mut first = String::new();
+    loop {
+        first.clear();
+        if reader.read_line(&mut first)? == 0 {
+            return Ok(None);
+        }
+        if !first.trim().is_empty() {
+            return Ok(Some(first));
+        }
+    }
+}
+
+/// A whole text that did not parse line by line: a document spanning lines, else JSON lines
+/// (bad lines become dead letters).
+fn document_or_lines(
+    text: &str,
+    source_name: &str,
+    mut sink: impl FnMut(Batch),
+) -> Result<(), ReplayInputError> {
+    if let Ok(doc) = serde_json::from_str::<Value>(text) {
+        if is_host_document(&doc) || doc.is_array() {
+            sink(from_document(&doc, source_name)?);
             return Ok(());
         }
-        Err(_) => {}
     }
     let mut batch = Batch::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        push_line(&mut batch, line.to_string());
+        if batch.is_full() {
+            sink(std::mem::take(&mut batch));
+        }
+    }
+    if !batch.events.is_empty() {
+        sink(batch);
+    }
+    Ok(())
+}
+
+/// JSON lines from `first` on, streamed in batches. Each line is read straight into the buffer
+/// that becomes its event: no second copy.
+fn stream_lines<R: BufRead>(
+    first: String,
+    mut reader: R,
+    source_name: &str,
+    mut sink: impl FnMut(Batch),
+) -> Result<(), ReplayInputError> {
+    let io_err = |err| io_error(source_name, err);
+    let mut batch = Batch::default();
     push_line(&mut batch, first);
-    // Each line is read straight into the buffer that becomes its event: no second copy.
     let mut capacity = 1024;
     loop {
         let mut buf = Vec::with_capacity(capacity);
