@@ -1,4 +1,4 @@
-//! The `chargeback replay` and `report` commands (DESIGN 3.5), run as the real binary.
+//! The `chargeback replay` and `report` commands (README, *Command line*), run as the real binary.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -1,4 +1,4 @@
-//! No secret and no prompt/completion text leaves the handler (DESIGN 6): secrets and marker
+//! No secret and no prompt/completion text leaves the handler (`docs/telemetry.md`, *Security*): secrets and marker
 //! texts are planted in the inputs and the settings, then every output is scanned — the
 //! process's stdout/stderr, the response `Logs`, `Outputs.usage`, `Outputs.deadletter` and the
 //! 503 error bodies, every telemetry body ingestion received (after gunzip), and the output of

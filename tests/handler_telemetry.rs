@@ -1,5 +1,5 @@
 //! The real `chargeback serve` against fake Application Insights ingestion and managed-identity
-//! servers on loopback: what reaches ingestion, and what the host is answered (DESIGN 3.4, 5).
+//! servers on loopback: what reaches ingestion, and what the host is answered (`docs/telemetry.md`).
 
 mod handler_support;
 

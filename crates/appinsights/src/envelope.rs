@@ -1,4 +1,4 @@
-//! Pure mapping of a `UsageRecord` to an Application Insights `EventData` envelope (DESIGN 3.4),
+//! Pure mapping of a `UsageRecord` to an Application Insights `EventData` envelope (`docs/telemetry.md`),
 //! with the documented field limits enforced by truncating on character boundaries.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};

@@ -20,15 +20,19 @@
 #![warn(unreachable_pub)]
 
 mod auth;
+mod body;
 mod client;
+mod config;
 mod connection;
 mod envelope;
 mod resend;
+mod retry;
 
 pub use auth::{AccessToken, ManagedIdentityConfig, TokenError, TokenProvider};
-pub use client::{
-    is_retriable, parse_retry_after, AppInsights, AppInsightsConfig, RetryPolicy,
-    AUTHENTICATION_STRING_ENV, CONNECTION_STRING_ENV, DEADLINE_ENV, RETRY_BASE_ENV,
+pub use client::AppInsights;
+pub use config::{
+    AppInsightsConfig, AUTHENTICATION_STRING_ENV, CONNECTION_STRING_ENV, DEADLINE_ENV,
+    RETRY_BASE_ENV,
 };
 pub use connection::{Authentication, ConnectionString, DEFAULT_INGESTION_ENDPOINT};
 pub use envelope::{
@@ -37,6 +41,7 @@ pub use envelope::{
     ORIGINAL_SAMPLE_KEYS,
 };
 pub use resend::{Resent, RESEND_CHUNK};
+pub use retry::{is_retriable, parse_retry_after, RetryPolicy};
 
 use chargeback_core::UsageRecord;
 

@@ -1,4 +1,4 @@
-//! The Application Insights envelope built from a usage record (telemetry sink, DESIGN 3.4).
+//! The Application Insights envelope built from a usage record (telemetry sink, `docs/telemetry.md`).
 
 use chargeback_appinsights::{
     build_envelope, envelope_json, envelope_time as normalize_time, truncate_chars,

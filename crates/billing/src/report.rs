@@ -228,17 +228,9 @@ pub fn render_table(headers: &[&str], rows: &[Row]) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// RFC 4180 CSV with a header line.
+/// RFC 4180 CSV (`csv` crate: fields quoted only when they hold `,`, `"` or a line break) with a
+/// header line; lines end in `\n`.
 pub fn render_csv(headers: &[&str], rows: &[Row]) -> String {
-    let mut out = String::new();
     let mut head: Vec<&str> = headers.to_vec();
     head.extend([
         "calls",
@@ -251,12 +243,15 @@ pub fn render_csv(headers: &[&str], rows: &[Row]) -> String {
         "cost",
         "currency",
     ]);
-    let _ = writeln!(out, "{}", head.join(","));
-    for r in rows {
-        let line: Vec<String> = cells(r).iter().map(|c| csv_field(c)).collect();
-        let _ = writeln!(out, "{}", line.join(","));
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let written = std::iter::once(head.iter().map(|h| h.to_string()).collect())
+        .chain(rows.iter().map(cells))
+        .try_for_each(|line: Vec<String>| out.write_record(&line));
+    // Writing to memory cannot fail; the cells are UTF-8.
+    match (written, out.into_inner()) {
+        (Ok(()), Ok(bytes)) => String::from_utf8(bytes).unwrap_or_default(),
+        _ => String::new(),
     }
-    out
 }
 
 /// A JSON array of objects keyed by the grouping headers.
@@ -277,4 +272,34 @@ pub fn render_json(headers: &[&str], rows: &[Row]) -> String {
         })
         .collect();
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_hold_a_comma_a_quote_or_a_line_break() {
+        let row = Row {
+            keys: vec![
+                "Team \"A\", EMEA".into(),
+                "plain".into(),
+                "two\nlines".into(),
+            ],
+            calls: 1,
+            cost: 0.5,
+            currency: Some("USD".into()),
+            ..Row::default()
+        };
+        let text = render_csv(&["consumer", "model", "deployment"], &[row]);
+        let mut lines = text.split_inclusive('\n');
+        assert_eq!(
+            lines.next(),
+            Some("consumer,model,deployment,calls,promptTokens,completionTokens,totalTokens,cachedTokens,reasoningTokens,unpricedCalls,cost,currency\n")
+        );
+        assert_eq!(
+            lines.collect::<String>(),
+            "\"Team \"\"A\"\", EMEA\",plain,\"two\nlines\",1,0,0,0,0,0,0,0.50000000,USD\n"
+        );
+    }
 }

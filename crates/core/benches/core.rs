@@ -1,7 +1,7 @@
 //! The core per event kind: `process_event` on one generated event of each kind (same generator
 //! and seed as `examples/corpus.rs`), plus the parse-only floor on the same bytes.
 //!
-//! `cargo bench --bench core`
+//! `cargo bench -p chargeback-core --bench core`
 
 use chargeback_core::Encoding;
 use chargeback_core::{process_event, EngineConfig, Trace};

@@ -1,21 +1,22 @@
-//! The pure core: one raw APIM event in, one billing outcome out (DESIGN 3, 4). No I/O.
+//! The pure core: one raw APIM event in, one billing outcome out. No I/O. The rules are written
+//! down in `docs/counting.md`; the record they produce in `docs/record.md`.
 //!
 //! Order of decisions: parse the event (v2 or legacy v1) → drop non-inference calls (GET of a
 //! stored response) → read the response (usage, model, error) → decide billability from the
 //! status (2xx; a prompt-side `content_filter` 400 bills the prompt only) → classify the
-//! operation → take the usage object, or count with the model's encoding → price → record.
+//! operation → take the usage object, or count with the model's encoding (`count`) → price →
+//! record.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::count::{count, Billing, Counted, Request};
 use crate::event::{parse_event, ApimEvent, EventError};
-use crate::operation::{is_non_inference_method, operation_from_name, route_from_path};
-use crate::partial_json::parse_prefix;
+use crate::operation::{is_non_inference_method, operation_from_name, route_from_path, Route};
 use crate::pricing::PriceSheet;
-use crate::prompt::{chat_request_tokens, input_tokens, ModelTraits};
 use crate::record::{ApiOperation, CountSource, UsageRecord};
-use crate::response::{completion_texts, read_response, ChoiceText, ResponseFacts, Usage};
+use crate::response::{read_response, ResponseFacts, Usage};
 use crate::time::normalize_time;
 use crate::tokenizer::Encoding;
 
@@ -101,19 +102,6 @@ pub enum Outcome {
     Skipped(SkipReason),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Billing {
-    Full,
-    PromptOnly,
-    None,
-}
-
-struct Counted {
-    usage: Usage,
-    source: CountSource,
-    encoding: Option<&'static str>,
-}
-
 /// Processes one raw event. `Err` means the event cannot be read at all: it belongs in the
 /// dead-letter output. Never panics, whatever the input.
 pub fn process_event(raw: &str, trace: &Trace, cfg: &EngineConfig) -> Result<Outcome, EventError> {
@@ -122,7 +110,7 @@ pub fn process_event(raw: &str, trace: &Trace, cfg: &EngineConfig) -> Result<Out
 }
 
 /// Processes an already-parsed event.
-pub(crate) fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> Outcome {
+fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> Outcome {
     if ev.method.as_deref().is_some_and(is_non_inference_method) {
         return Outcome::Skipped(SkipReason::NotInference);
     }
@@ -135,71 +123,26 @@ pub(crate) fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConf
         Some(code) => code.parse().unwrap_or(400),
         None => 200,
     });
-    let billing = match status {
-        200..=299 => Billing::Full,
-        400 if facts.error_code.as_deref() == Some("content_filter") => Billing::PromptOnly,
-        _ => Billing::None,
-    };
-
+    let billing = billing_of(status, &facts);
     let route = ev.path.as_deref().map(route_from_path);
-    let operation = route
-        .as_ref()
-        .and_then(|r| r.operation)
-        .or_else(|| ev.operation_id.as_deref().and_then(operation_from_name))
-        .or_else(|| {
-            ev.api_operation_hint
-                .as_deref()
-                .and_then(operation_from_name)
-        })
-        .or(facts.operation)
-        .unwrap_or(ApiOperation::Other);
-
-    // The request is parsed only when something needs it.
-    let mut request: Option<Option<(Value, bool)>> = None;
-    let mut request_value = || -> Option<(Value, bool)> {
-        request
-            .get_or_insert_with(|| ev.request.as_deref().and_then(parse_prefix))
-            .clone()
-    };
-
-    let deployment = ev
-        .deployment_id
-        .clone()
-        .or_else(|| route.as_ref().and_then(|r| r.deployment.clone()));
-    let mapped_model = deployment
-        .as_deref()
-        .and_then(|d| cfg.deployment_models.get(&d.to_ascii_lowercase()).cloned());
-    // Many deployments are named after their model: a deployment name that is a known model is
-    // the last resort when neither the response, the map nor the request names one.
-    let model = facts
-        .model
-        .clone()
-        .or(mapped_model)
-        .or_else(|| {
-            request_value()
-                .and_then(|(v, _)| v.get("model").and_then(Value::as_str).map(str::to_owned))
-        })
-        .or_else(|| {
-            deployment
-                .clone()
-                .filter(|d| cfg.prices.rates(d).is_some() || Encoding::for_model(d).is_some())
-        });
-    let deployment = deployment.or_else(|| {
-        request_value().and_then(|(v, _)| v.get("model").and_then(Value::as_str).map(str::to_owned))
-    });
+    let operation = operation_of(ev, route.as_ref(), &facts);
+    // The request is parsed only when something needs it, and then once.
+    let request = Request::new(ev.request.as_deref());
+    let names = Names::resolve(ev, route, &facts, &request, cfg);
     let stream = facts.is_stream
         || (ev.response.is_none()
-            && request_value().is_some_and(|(v, _)| v.get("stream") == Some(&Value::Bool(true))));
+            && request
+                .get()
+                .is_some_and(|(v, _)| v.get("stream") == Some(&Value::Bool(true))));
 
     let counted = match billing {
         Billing::None => None,
         _ => count(
             ev,
             &facts,
-            billing,
-            operation,
-            model.as_deref(),
-            &mut request_value,
+            (billing, operation),
+            names.model.as_deref(),
+            &request,
             stream_texts,
         ),
     };
@@ -216,9 +159,104 @@ pub(crate) fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConf
         (_, None) => return Outcome::Skipped(SkipReason::NoUsageForOperation),
         (_, Some(c)) => (c, true),
     };
+    let call = Call {
+        operation,
+        names,
+        stream,
+        status,
+        billable,
+    };
+    Outcome::Record(Box::new(build_record(ev, trace, cfg, call, counted)))
+}
 
+/// How much of a call is billed, from its status and response.
+fn billing_of(status: u16, facts: &ResponseFacts) -> Billing {
+    match status {
+        200..=299 => Billing::Full,
+        400 if facts.error_code.as_deref() == Some("content_filter") => Billing::PromptOnly,
+        _ => Billing::None,
+    }
+}
+
+/// The operation: from the path, else the operation id, else the v1 hint, else the response's
+/// `object`.
+fn operation_of(ev: &ApimEvent<'_>, route: Option<&Route>, facts: &ResponseFacts) -> ApiOperation {
+    route
+        .and_then(|r| r.operation)
+        .or_else(|| ev.operation_id.as_deref().and_then(operation_from_name))
+        .or_else(|| {
+            ev.api_operation_hint
+                .as_deref()
+                .and_then(operation_from_name)
+        })
+        .or(facts.operation)
+        .unwrap_or(ApiOperation::Other)
+}
+
+/// The deployment and model a call is recorded under.
+struct Names {
+    deployment: Option<String>,
+    model: Option<String>,
+}
+
+impl Names {
+    fn resolve(
+        ev: &ApimEvent<'_>,
+        route: Option<Route>,
+        facts: &ResponseFacts,
+        request: &Request<'_>,
+        cfg: &EngineConfig,
+    ) -> Names {
+        let requested_model = || {
+            request
+                .get()
+                .and_then(|(v, _)| v.get("model").and_then(Value::as_str).map(str::to_owned))
+        };
+        let deployment = ev
+            .deployment_id
+            .clone()
+            .or_else(|| route.and_then(|r| r.deployment));
+        let mapped_model = deployment
+            .as_deref()
+            .and_then(|d| cfg.deployment_models.get(&d.to_ascii_lowercase()).cloned());
+        // Many deployments are named after their model: a deployment name that is a known model
+        // is the last resort when neither the response, the map nor the request names one.
+        let model = facts
+            .model
+            .clone()
+            .or(mapped_model)
+            .or_else(requested_model)
+            .or_else(|| {
+                deployment
+                    .clone()
+                    .filter(|d| cfg.prices.rates(d).is_some() || Encoding::for_model(d).is_some())
+            });
+        Names {
+            deployment: deployment.or_else(requested_model),
+            model,
+        }
+    }
+}
+
+/// What was decided about a call, for its record.
+struct Call {
+    operation: ApiOperation,
+    names: Names,
+    stream: bool,
+    status: u16,
+    billable: bool,
+}
+
+fn build_record(
+    ev: &ApimEvent<'_>,
+    trace: &Trace,
+    cfg: &EngineConfig,
+    call: Call,
+    counted: Counted,
+) -> UsageRecord {
     let u = counted.usage;
-    let cost = if billable {
+    let model = call.names.model;
+    let cost = if call.billable {
         cfg.prices
             .cost(model.as_deref(), u.prompt, u.cached, u.completion)
     } else {
@@ -231,17 +269,17 @@ pub(crate) fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConf
         .or_else(|| trace.enqueued_time.as_deref().and_then(normalize_time))
         .or_else(|| ev.event_time.clone())
         .unwrap_or_default();
-    Outcome::Record(Box::new(UsageRecord {
+    UsageRecord {
         request_id: ev.request_id.clone(),
         event_time,
         consumer: ev.consumer.clone(),
-        api_operation: operation,
-        deployment,
+        api_operation: call.operation,
+        deployment: call.names.deployment,
         model,
         api_version: ev.api_version.clone(),
-        stream,
-        status_code: status,
-        billable,
+        stream: call.stream,
+        status_code: call.status,
+        billable: call.billable,
         prompt_tokens: u.prompt,
         completion_tokens: u.completion,
         total_tokens: u.prompt.saturating_add(u.completion),
@@ -257,109 +295,7 @@ pub(crate) fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConf
         enqueued_time: trace.enqueued_time.as_deref().and_then(normalize_time),
         invocation_id: trace.invocation_id.clone(),
         telemetry_undelivered: false,
-    }))
-}
-
-fn count(
-    ev: &ApimEvent<'_>,
-    facts: &ResponseFacts,
-    billing: Billing,
-    operation: ApiOperation,
-    model: Option<&str>,
-    request_value: &mut dyn FnMut() -> Option<(Value, bool)>,
-    stream_texts: Option<(Vec<ChoiceText>, bool)>,
-) -> Option<Counted> {
-    if let Some(u) = facts.usage {
-        let usage = match billing {
-            Billing::PromptOnly => Usage {
-                completion: 0,
-                reasoning: 0,
-                ..u
-            },
-            _ => u,
-        };
-        return Some(Counted {
-            usage,
-            source: if facts.usage_from_stream {
-                CountSource::StreamUsage
-            } else {
-                CountSource::Usage
-            },
-            encoding: None,
-        });
     }
-    let counted_ops = [
-        ApiOperation::ChatCompletion,
-        ApiOperation::TextCompletion,
-        ApiOperation::Embeddings,
-        ApiOperation::Responses,
-    ];
-    if !counted_ops.contains(&operation) {
-        return None;
-    }
-
-    let traits = ModelTraits::for_model(model);
-    let enc = traits.encoding;
-    let mut truncated = ev.request_truncated || ev.response_truncated || facts.damaged;
-
-    // Prompt: never for the Responses API (stored turns are billed but are not in the body).
-    let prompt = if operation == ApiOperation::Responses {
-        0
-    } else {
-        match request_value() {
-            Some((req, repaired)) => {
-                truncated |= repaired;
-                match operation {
-                    ApiOperation::ChatCompletion => chat_request_tokens(&req, traits),
-                    ApiOperation::TextCompletion => {
-                        req.get("prompt").map_or(0, |p| input_tokens(p, traits))
-                    }
-                    _ => req.get("input").map_or(0, |p| input_tokens(p, traits)),
-                }
-            }
-            None => {
-                truncated = true;
-                0
-            }
-        }
-    };
-
-    let completion = if billing == Billing::PromptOnly || operation == ApiOperation::Embeddings {
-        0
-    } else {
-        match ev.response.as_deref() {
-            Some(body) => {
-                // A stream's texts were read in the same pass as its facts.
-                let (texts, damaged) = stream_texts.unwrap_or_else(|| completion_texts(body));
-                truncated |= damaged;
-                texts
-                    .iter()
-                    .map(|t| {
-                        enc.count(&t.content)
-                            + t.arguments.iter().map(|a| enc.count(a)).sum::<u64>()
-                    })
-                    .sum()
-            }
-            None => {
-                truncated = true;
-                0
-            }
-        }
-    };
-    Some(Counted {
-        usage: Usage {
-            prompt,
-            completion,
-            cached: 0,
-            reasoning: 0,
-        },
-        source: if truncated {
-            CountSource::TokenizerTruncated
-        } else {
-            CountSource::Tokenizer
-        },
-        encoding: Some(enc.name()),
-    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! APIM log events: the v2 schema our policy sends (DESIGN 3.1) and the legacy v1 event of the
+//! APIM log events: the v2 schema our policy sends (`docs/event-schema.md`) and the legacy v1 event of the
 //! original sample, parsed into one normalised [`ApimEvent`].
 //!
 //! Field names are camelCase; PascalCase spellings are accepted too, because hand-written APIM
@@ -43,7 +43,6 @@ pub struct ApimEvent<'a> {
     pub consumer: Consumer,
     pub service_name: Option<String>,
     pub region: Option<String>,
-    pub api_id: Option<String>,
     pub operation_id: Option<String>,
     pub method: Option<String>,
     pub path: Option<String>,
@@ -72,8 +71,6 @@ struct EventFields<'a> {
     service_name: Option<String>,
     #[serde(default, alias = "Region", deserialize_with = "de_opt_string")]
     region: Option<String>,
-    #[serde(default, alias = "ApiId", deserialize_with = "de_opt_string")]
-    api_id: Option<String>,
     #[serde(default, alias = "OperationId", deserialize_with = "de_opt_string")]
     operation_id: Option<String>,
     #[serde(default, alias = "SubscriptionId", deserialize_with = "de_opt_string")]
@@ -218,7 +215,6 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         },
         service_name: non_empty(ev.service_name),
         region: non_empty(ev.region),
-        api_id: non_empty(ev.api_id),
         operation_id: non_empty(ev.operation_id),
         method: non_empty(ev.method),
         path: non_empty(ev.path),

@@ -25,6 +25,7 @@
 
 mod batch;
 mod chunk;
+mod count;
 mod deadletter;
 mod engine;
 mod event;

@@ -1,4 +1,4 @@
-//! Fallback prompt counting from a request body, for responses that carry no usage (DESIGN 4.2):
+//! Fallback prompt counting from a request body, for responses that carry no usage (`docs/counting.md`):
 //! OpenAI's chat formula, the cookbook's tool-definition approximation and Azure's image tiles.
 //!
 //! Chat formula (OpenAI cookbook "How to count tokens with tiktoken"): every message costs 3

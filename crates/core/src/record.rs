@@ -1,4 +1,4 @@
-//! The usage record: one ledger row per billable call (DESIGN 3.3), serialised as camelCase JSON.
+//! The usage record: one ledger row per billable call (`docs/record.md`), serialised as camelCase JSON.
 
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +68,7 @@ impl ApiOperation {
     }
 }
 
-/// Where the token counts came from (DESIGN 4).
+/// Where the token counts came from (`docs/counting.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CountSource {
@@ -106,7 +106,7 @@ pub struct Cost {
     pub price_sheet: String,
 }
 
-/// One billable call (DESIGN 3.3). `request_id` is the idempotency key: readers dedupe on it.
+/// One billable call. `request_id` is the idempotency key: readers dedupe on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageRecord {

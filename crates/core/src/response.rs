@@ -1,4 +1,4 @@
-//! What a logged response says: its usage object (the truth, DESIGN 4.1), model, error code, and —
+//! What a logged response says: its usage object (the truth, `docs/counting.md`), model, error code, and —
 //! only when there is no usage — the generated text of every choice, for fallback counting.
 //!
 //! Handles non-streamed JSON (chat, completions, embeddings, Responses API), chat and legacy

@@ -1,4 +1,4 @@
-//! The core turns each kind of logged call into the right record (DESIGN 3.3, 4): the samples in
+//! The core turns each kind of logged call into the right record (`docs/record.md`, `docs/counting.md`): the samples in
 //! `samples/` plus pathological inputs that must never crash the process.
 
 use std::collections::HashMap;

@@ -1,8 +1,8 @@
 //! One 100-event mixed host batch through the axum handler in-process (`tower::ServiceExt::oneshot`
-//! on `server::router`): decode, the core on rayon's pool, the response body. Also the decode of
+//! on `chargeback_handler::router`): decode, the core on rayon's pool, the response body. Also the decode of
 //! that batch alone, by the one-pass path and by the general `serde_json` path.
 //!
-//! `cargo bench --bench handler` (for p50/p99 of the same request, run
+//! `cargo bench -p chargeback-handler --bench handler` (for p50/p99 of the same request, run
 //! `cargo run --release --example loadtest -- inprocess`).
 
 use axum::body::Body;

@@ -15,12 +15,12 @@ use crate::shutdown::ShutdownState;
 
 /// The host's function timeout (`host.json` `functionTimeout`): an invocation's telemetry never
 /// retries past it (minus [`FUNCTION_TIMEOUT_MARGIN`]), whatever the telemetry budget says.
-pub const HOST_FUNCTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+pub(crate) const HOST_FUNCTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Time kept between the end of telemetry retries and the host's function timeout.
-pub const FUNCTION_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+pub(crate) const FUNCTION_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 /// What the handler does with an invocation after its telemetry was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Everything accepted: 200 with the ledger as is.
     Delivered,
     /// Retriable failures and the host will try again: 503, nothing written.
@@ -30,7 +30,7 @@ pub enum Verdict {
 }
 
 /// The delivery rule (`docs/telemetry.md`) as a pure function of the report and the host's retry state.
-pub fn telemetry_verdict(report: &DeliveryReport, retry: Option<RetryContext>) -> Verdict {
+pub(crate) fn telemetry_verdict(report: &DeliveryReport, retry: Option<RetryContext>) -> Verdict {
     if report.is_complete() {
         return Verdict::Delivered;
     }

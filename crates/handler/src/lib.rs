@@ -25,8 +25,5 @@ mod delivery;
 mod routes;
 mod shutdown;
 
-pub use delivery::{telemetry_verdict, Verdict, FUNCTION_TIMEOUT_MARGIN, HOST_FUNCTION_TIMEOUT};
-pub use routes::{on_cores, router, AppState, Stats, DEFAULT_MAX_BODY_BYTES, FUNCTION_NAME};
-pub use shutdown::{
-    answer_margin, serve_listener, serve_with_drain, shutdown_signal, ShutdownState, DEFAULT_DRAIN,
-};
+pub use routes::{router, AppState, DEFAULT_MAX_BODY_BYTES};
+pub use shutdown::{serve_with_drain, DEFAULT_DRAIN};

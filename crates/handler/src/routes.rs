@@ -21,28 +21,27 @@ use crate::delivery::{deliver, settle, Invoked};
 use crate::shutdown::ShutdownState;
 
 /// The function folder name; the host posts to `/{name}`.
-pub const FUNCTION_NAME: &str = "ChargebackEventHubTrigger";
+pub(crate) const FUNCTION_NAME: &str = "ChargebackEventHubTrigger";
 
 /// Default cap on an invocation body: 100 events × 200 KB, escaped twice, with room to spare.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 /// Counters since start, for the readiness endpoint and logs.
 #[derive(Debug, Default)]
-pub struct Stats {
-    pub invocations: AtomicU64,
-    pub events: AtomicU64,
-    pub records: AtomicU64,
-    pub dead_letters: AtomicU64,
-    pub skipped: AtomicU64,
-    pub rejected_requests: AtomicU64,
+pub(crate) struct Stats {
+    pub(crate) invocations: AtomicU64,
+    pub(crate) events: AtomicU64,
+    pub(crate) records: AtomicU64,
+    pub(crate) dead_letters: AtomicU64,
+    pub(crate) skipped: AtomicU64,
     /// Invocations being processed now.
-    pub in_flight: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
     /// Records Application Insights accepted.
-    pub telemetry_accepted: AtomicU64,
+    pub(crate) telemetry_accepted: AtomicU64,
     /// Records marked `telemetryUndelivered` in the ledger (last retry, no retry policy,
     /// permanently refused, or cut short by shutdown on a last attempt).
-    pub telemetry_marked: AtomicU64,
+    pub(crate) telemetry_marked: AtomicU64,
     /// Invocations answered 503 so the host re-delivers the batch.
-    pub host_retries_requested: AtomicU64,
+    pub(crate) host_retries_requested: AtomicU64,
 }
 
 impl Stats {
@@ -63,11 +62,11 @@ impl Stats {
 /// Shared state of the server.
 #[derive(Clone)]
 pub struct AppState {
-    pub cfg: Arc<EngineConfig>,
-    pub stats: Arc<Stats>,
+    pub(crate) cfg: Arc<EngineConfig>,
+    pub(crate) stats: Arc<Stats>,
     /// The Application Insights sink; `None`: telemetry off, the ledger only.
-    pub telemetry: Option<AppInsights>,
-    pub shutdown: Arc<ShutdownState>,
+    pub(crate) telemetry: Option<AppInsights>,
+    pub(crate) shutdown: Arc<ShutdownState>,
 }
 
 impl AppState {
@@ -146,7 +145,9 @@ fn error_response(status: StatusCode, message: String) -> Response {
 /// one thread per core and also splits each batch's events, so concurrent requests never put
 /// more threads than cores on the work (a blocking-pool thread per request did, and was measured
 /// slower under load). The panic is caught here: unwinding into rayon would abort.
-pub async fn on_cores<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+pub(crate) async fn on_cores<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     let (done, result) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
@@ -207,10 +208,6 @@ async fn run_batch(
     match work {
         Some(Ok(done)) => Ok(done),
         Some(Err(e)) => {
-            state
-                .stats
-                .rejected_requests
-                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "rejected a request that is not a host invocation");
             Err(error_response(StatusCode::BAD_REQUEST, e.to_string()))
         }

@@ -15,7 +15,7 @@ pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
 /// Shutdown coordination: once a signal arrives, the instant by which every in-flight invocation
 /// must have answered.
 #[derive(Debug)]
-pub struct ShutdownState {
+pub(crate) struct ShutdownState {
     answer_by: watch::Sender<Option<Instant>>,
 }
 
@@ -29,13 +29,8 @@ impl Default for ShutdownState {
 
 impl ShutdownState {
     /// Starts the drain: in-flight invocations answer by `at` at the latest.
-    pub fn begin(&self, at: Instant) {
+    pub(crate) fn begin(&self, at: Instant) {
         self.answer_by.send_replace(Some(at));
-    }
-
-    /// True once a shutdown has begun.
-    pub fn is_draining(&self) -> bool {
-        self.answer_by.borrow().is_some()
     }
 
     /// Resolves at the answer-by instant of a shutdown; never resolves while none is under way.
@@ -54,11 +49,11 @@ impl ShutdownState {
 }
 
 /// How long before the drain cap in-flight invocations answer, so their responses get out.
-pub fn answer_margin(drain: Duration) -> Duration {
+pub(crate) fn answer_margin(drain: Duration) -> Duration {
     (drain / 5).min(Duration::from_secs(2))
 }
 /// Resolves when SIGTERM or SIGINT arrives.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -93,7 +88,7 @@ pub async fn serve_with_drain(
 }
 
 /// Serves on `listener` until `signal` resolves, then drains as [`serve_with_drain`] does.
-pub async fn serve_listener(
+pub(crate) async fn serve_listener(
     listener: tokio::net::TcpListener,
     state: AppState,
     max_body_bytes: usize,

@@ -1,4 +1,4 @@
-//! The Functions custom-handler protocol (DESIGN 3.2): every payload shape the host produces is
+//! The Functions custom-handler protocol (`docs/host-protocol.md`): every payload shape the host produces is
 //! accepted, one bad event never fails a batch, and the answer is always the host's JSON.
 
 use axum::body::Body;
