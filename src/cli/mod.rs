@@ -1,10 +1,12 @@
 //! Argument parsing (clap) and dispatch: the settings every command shares, the commands, and
 //! the files-or-stdin rule of the offline tools.
 
+mod bill;
 mod replay;
 mod report;
 mod resend;
 mod serve;
+mod statement;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
@@ -20,6 +22,7 @@ use replay::ReplayArgs;
 use report::ReportArgs;
 use resend::ResendArgs;
 use serve::ServeArgs;
+use statement::StatementArgs;
 
 const ABOUT: &str =
     "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
@@ -93,6 +96,17 @@ enum Command {
     /// marked row was accepted; 1 when some remain or a line is unreadable; 2 when telemetry is
     /// not configured. `replay --resend` does the same.
     Resend(ResendArgs),
+    /// Write a month's statements: index.html (the overview) and, per consumer, cost center or
+    /// team, a self-contained HTML page and a CSV of its lines.
+    ///
+    ///   chargeback statement --period 2026-11 --out bill/ --price-sheet sheet.json usage-*.jsonl
+    ///
+    /// Each statement shows who, the period, the price sheet version, the totals (pay-as-you-go,
+    /// allocated provisioned cost with --price-sheet, total), a line per deployment × model ×
+    /// token kind with quantity, rate and amount, a daily chart, unpriced calls and duplicates
+    /// removed. Amounts are the exact sums `report` shows. Exit 0; 3 when ledger lines were
+    /// unreadable; 4 when a --budgets budget is exceeded (the highest wins).
+    Statement(StatementArgs),
 }
 
 fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
@@ -133,8 +147,9 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Some(Command::Serve(a)) => serve::serve(a, cfg),
         Some(Command::Replay(a)) if a.resend => resend::resend(&a.files),
         Some(Command::Replay(a)) => replay::replay(a, cfg),
-        Some(Command::Report(a)) => report::report(a),
+        Some(Command::Report(a)) => report::report(a, cli.engine.price_sheet.as_deref()),
         Some(Command::Resend(a)) => resend::resend(&a.files),
+        Some(Command::Statement(a)) => statement::statement(a, cli.engine.price_sheet.as_deref()),
         None => {
             match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT") {
                 Ok(port) => {
