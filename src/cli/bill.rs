@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use chargeback_billing::{
-    build_overview, call_of, evaluate_budgets, focus_provisioned, focus_rows, party_by, party_of,
-    Call, GroupBy, Grouping, OverviewInput, StatementContext,
+    build_overview, call_of, evaluate_budgets, focus_provisioned, focus_rows, months_of, party_by,
+    party_of, Call, GroupBy, Grouping, OverviewInput, StatementContext,
 };
 use chargeback_core::UsageRecord;
 use chargeback_statements::{
-    render_focus_csv, render_overview_html, BudgetStatus, Duplicates, FocusContext, YearMonth,
+    render_focus_csv, render_overview_html, BudgetStatus, Duplicates, FocusContext,
 };
 
 use super::statement::{load_budgets_file, load_calls, one_currency, outcome, Pricing};
@@ -24,24 +24,13 @@ pub(super) struct BillView<'a> {
     pub(super) sheet: Option<&'a Path>,
 }
 
-fn months(calls: &[Call]) -> Vec<YearMonth> {
-    use chrono::Datelike;
-    let mut m: Vec<YearMonth> = calls
-        .iter()
-        .filter_map(|c| YearMonth::new(c.day.year(), c.day.month()))
-        .collect();
-    m.sort_unstable();
-    m.dedup();
-    m
-}
-
 impl BillView<'_> {
     /// Budgets against the latest month of the calls.
     fn statuses(&self, calls: &[Call], pricing: &Pricing) -> Result<Vec<BudgetStatus>> {
         let Some(budgets) = load_budgets_file(self.budgets)? else {
             return Ok(Vec::new());
         };
-        let Some(latest) = months(calls).last().copied() else {
+        let Some(latest) = months_of(calls).last().copied() else {
             return Ok(budgets.evaluate(&[])?);
         };
         let provisioned = pricing.allocate(calls, &[latest])?;
@@ -75,7 +64,7 @@ impl BillView<'_> {
         let ledger = load_calls(files)?;
         let pricing = Pricing::load(self.sheet, &ledger.calls)?;
         one_currency(&ledger.calls, &pricing.currency)?;
-        let provisioned = pricing.allocate(&ledger.calls, &months(&ledger.calls))?;
+        let provisioned = pricing.allocate(&ledger.calls, &months_of(&ledger.calls))?;
         let statuses = self.statuses(&ledger.calls, &pricing)?;
         let text = if focus {
             let ctx = FocusContext::azure_openai(

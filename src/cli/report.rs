@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 
 use chargeback_billing::{render_csv, render_json, render_table, Aggregator, GroupBy};
 
-use super::read_ledgers;
 use super::bill::BillView;
+use super::read_ledgers;
 use chargeback_core::UsageRecord;
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use chargeback_billing::{
-    allocate_months, build_statements, call_of, party_of, Call, Dedupe, Grouping,
-    ProvisionedMonth, StatementContext,
+    allocate_months, build_statements, call_of, party_of, Call, Dedupe, Grouping, ProvisionedMonth,
+    StatementContext,
 };
 use chargeback_pricing::{PriceSheet, ProvisionedDeployment};
 use chargeback_statements::{
@@ -117,7 +117,11 @@ impl Pricing {
         self.provisioned.keys().cloned().collect()
     }
 
-    pub(super) fn allocate(&self, calls: &[Call], months: &[YearMonth]) -> Result<Vec<ProvisionedMonth>> {
+    pub(super) fn allocate(
+        &self,
+        calls: &[Call],
+        months: &[YearMonth],
+    ) -> Result<Vec<ProvisionedMonth>> {
         allocate_months(calls, &self.provisioned, months, self.scale)
             .context("cannot allocate the provisioned deployments' cost")
     }

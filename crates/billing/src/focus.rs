@@ -22,7 +22,15 @@ fn deployment(name: &str, model: &str, ty: &str) -> FocusDeployment {
     }
 }
 
-type Key = (NaiveDate, String, String, String, String, TokenKind, Decimal);
+type Key = (
+    NaiveDate,
+    String,
+    String,
+    String,
+    String,
+    TokenKind,
+    Decimal,
+);
 
 /// The pay-as-you-go rows of every priced call.
 pub fn focus_rows(calls: &[Call]) -> Vec<FocusRow> {

@@ -25,9 +25,9 @@ mod statement;
 pub use calls::{call_of, party_of, Call, CallCost, Dedupe};
 pub use focus::{focus_provisioned, focus_rows};
 pub use ledger::{read_ledger, BadLine, LedgerCounts, Undelivered};
-pub use provisioned::{allocate_months, is_provisioned, ProvisionedMonth, Share};
+pub use provisioned::{allocate_months, is_provisioned, months_of, ProvisionedMonth, Share};
 pub use report::{render_csv, render_json, render_table, Aggregator, GroupBy, Row};
 pub use statement::{
-    build_overview, build_statements, evaluate_budgets, group_key, implied_rate, party_by, Grouping,
-    OverviewInput, StatementContext, StatementSet, RATE_UNIT_TOKENS,
+    build_overview, build_statements, evaluate_budgets, group_key, implied_rate, party_by,
+    Grouping, OverviewInput, StatementContext, StatementSet, RATE_UNIT_TOKENS,
 };

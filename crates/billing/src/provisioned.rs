@@ -36,6 +36,14 @@ fn month_of(c: &Call) -> Option<YearMonth> {
     YearMonth::new(c.day.year(), c.day.month())
 }
 
+/// The months the calls cover, in order.
+pub fn months_of(calls: &[Call]) -> Vec<YearMonth> {
+    let mut m: Vec<YearMonth> = calls.iter().filter_map(month_of).collect();
+    m.sort_unstable();
+    m.dedup();
+    m
+}
+
 /// True when the call ran on one of the sheet's provisioned deployments.
 pub fn is_provisioned(c: &Call, provisioned: &BTreeMap<String, ProvisionedDeployment>) -> bool {
     provisioned.contains_key(&c.deployment.to_lowercase())
@@ -90,9 +98,8 @@ pub fn allocate_months(
             out.push(ProvisionedMonth {
                 deployment: first.map_or(name.clone(), |c| c.deployment.clone()),
                 model: first.map_or("-".into(), |c| c.model.clone()),
-                deployment_type: first.map_or("ProvisionedManaged".into(), |c| {
-                    c.deployment_type.clone()
-                }),
+                deployment_type: first
+                    .map_or("ProvisionedManaged".into(), |c| c.deployment_type.clone()),
                 period,
                 monthly: p.monthly,
                 shares,

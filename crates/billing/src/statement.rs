@@ -16,8 +16,8 @@ use chargeback_statements::{
 };
 
 use crate::calls::Call;
-use crate::report::GroupBy;
 use crate::provisioned::ProvisionedMonth;
+use crate::report::GroupBy;
 
 /// The tokens a shown rate is per.
 pub const RATE_UNIT_TOKENS: u64 = 1_000_000;
@@ -142,17 +142,20 @@ fn add_call(acc: &mut Acc, c: &Call, provisioned: &[String]) {
 }
 
 fn lines_of(acc: &Acc) -> Vec<Line> {
-    let payg = acc.lines.iter().map(|((dep, model, ty, kind, rate), (q, a))| Line {
-        deployment: dep.clone(),
-        model: model.clone(),
-        deployment_type: ty.clone(),
-        token_kind: Some(*kind),
-        quantity: *q,
-        unit: "1M tokens".into(),
-        rate: Some(*rate),
-        amount: *a,
-        kind: LineKind::PayAsYouGo,
-    });
+    let payg = acc
+        .lines
+        .iter()
+        .map(|((dep, model, ty, kind, rate), (q, a))| Line {
+            deployment: dep.clone(),
+            model: model.clone(),
+            deployment_type: ty.clone(),
+            token_kind: Some(*kind),
+            quantity: *q,
+            unit: "1M tokens".into(),
+            rate: Some(*rate),
+            amount: *a,
+            kind: LineKind::PayAsYouGo,
+        });
     let shares = acc.shares.iter().map(|((dep, model, ty), (q, a))| Line {
         deployment: dep.clone(),
         model: model.clone(),
@@ -211,7 +214,11 @@ fn accumulate(calls: &[Call], scope: &Scope<'_>) -> BTreeMap<String, Acc> {
         });
         add_call(acc, c, scope.provisioned_deployments);
     }
-    for pm in scope.provisioned.iter().filter(|p| within(p.period.first_day())) {
+    for pm in scope
+        .provisioned
+        .iter()
+        .filter(|p| within(p.period.first_day()))
+    {
         for s in &pm.shares {
             let party = (scope.group)(&share_call(pm, &s.consumer));
             let acc = accs.entry(party.id.clone()).or_insert_with(|| Acc {

@@ -23,7 +23,14 @@ fn party(id: &str, cc: &str) -> Party {
     }
 }
 
-fn call(day: u32, who: &Party, deployment: &str, input: u64, output: u64, rates: Option<(&str, &str)>) -> Call {
+fn call(
+    day: u32,
+    who: &Party,
+    deployment: &str,
+    input: u64,
+    output: u64,
+    rates: Option<(&str, &str)>,
+) -> Call {
     let cost = rates.map(|(ri, ro)| {
         let m = Decimal::from(1_000_000);
         let i = Decimal::from(input) * d(ri) / m;
@@ -51,7 +58,10 @@ fn call(day: u32, who: &Party, deployment: &str, input: u64, output: u64, rates:
     }
 }
 
-const NOV: YearMonth = YearMonth { year: 2026, month: 11 };
+const NOV: YearMonth = YearMonth {
+    year: 2026,
+    month: 11,
+};
 
 #[test]
 fn a_statement_sums_its_calls_exactly_and_splits_lines_where_the_rate_changed() {
@@ -66,14 +76,20 @@ fn a_statement_sums_its_calls_exactly_and_splits_lines_where_the_rate_changed() 
         grouping: Grouping::Consumer,
         currency: "EUR".into(),
         price_sheet_version: "contoso-ea-2026-11".into(),
-        duplicates: Duplicates { identical: 2, conflicting: 1 },
+        duplicates: Duplicates {
+            identical: 2,
+            conflicting: 1,
+        },
         provisioned: &[],
         provisioned_deployments: vec![],
         budgets: None,
     };
     let set = build_statements(&calls, &ctx).unwrap();
     let st = &set.statements[0];
-    assert_eq!(st.totals.payg, d("0.00230") + d("0.00092") + d("0.00253") + d("0.001012"));
+    assert_eq!(
+        st.totals.payg,
+        d("0.00230") + d("0.00092") + d("0.00253") + d("0.001012")
+    );
     assert_eq!(st.calls, 3);
     assert_eq!(st.lines.len(), 4, "two rates × two token kinds");
     assert_eq!(st.unpriced[0].calls, 1);
@@ -84,7 +100,10 @@ fn a_statement_sums_its_calls_exactly_and_splits_lines_where_the_rate_changed() 
     let focus_sum: Decimal = rows.iter().map(|r| r.cost).sum();
     assert_eq!(focus_sum, st.totals.payg);
     for r in &rows {
-        assert_eq!(Decimal::from(r.tokens) * r.rate / Decimal::from(r.unit_tokens), r.cost);
+        assert_eq!(
+            Decimal::from(r.tokens) * r.rate / Decimal::from(r.unit_tokens),
+            r.cost
+        );
     }
 }
 
@@ -92,14 +111,39 @@ fn a_statement_sums_its_calls_exactly_and_splits_lines_where_the_rate_changed() 
 fn a_provisioned_month_split_three_to_one_sums_to_the_monthly_cost_and_groups_by_cost_center() {
     let a = party("sub-a", "CC-1");
     let b = party("sub-b", "CC-2");
-    let calls = vec![call(5, &a, "ptu-core", 300, 0, None), call(6, &b, "ptu-core", 100, 0, None)];
+    let calls = vec![
+        call(5, &a, "ptu-core", 300, 0, None),
+        call(6, &b, "ptu-core", 100, 0, None),
+    ];
     let mut prov = BTreeMap::new();
     prov.insert(
         "ptu-core".to_string(),
-        ProvisionedDeployment { monthly: d("100.01"), weights: TokenWeights::default() },
+        ProvisionedDeployment {
+            monthly: d("100.01"),
+            weights: TokenWeights::default(),
+        },
     );
-    let months = allocate_months(&calls, &prov, &[NOV, YearMonth { year: 2026, month: 12 }], 2).unwrap();
-    assert_eq!(months[0].shares.iter().map(|s| s.amount).collect::<Vec<_>>(), vec![d("75.01"), d("25.00")]);
+    let months = allocate_months(
+        &calls,
+        &prov,
+        &[
+            NOV,
+            YearMonth {
+                year: 2026,
+                month: 12,
+            },
+        ],
+        2,
+    )
+    .unwrap();
+    assert_eq!(
+        months[0]
+            .shares
+            .iter()
+            .map(|s| s.amount)
+            .collect::<Vec<_>>(),
+        vec![d("75.01"), d("25.00")]
+    );
     assert_eq!(months[1].unallocated, d("100.01"));
     let ctx = StatementContext {
         period: NOV,
