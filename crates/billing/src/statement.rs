@@ -88,11 +88,14 @@ pub struct StatementSet {
     pub statements: Vec<Statement>,
 }
 
+/// Deployment, model, deployment type, token kind, rate.
+type LineKey = (String, String, String, TokenKind, Decimal);
+
 #[derive(Default)]
 struct Acc {
     party: Party,
     calls: u64,
-    lines: BTreeMap<(String, String, String, TokenKind, Decimal), (u64, Decimal)>,
+    lines: BTreeMap<LineKey, (u64, Decimal)>,
     shares: BTreeMap<(String, String, String), (u64, Decimal)>,
     daily: BTreeMap<NaiveDate, Decimal>,
     unpriced: BTreeMap<String, u64>,
