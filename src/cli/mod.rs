@@ -15,7 +15,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use chargeback_billing::{LedgerCounts, LedgerReader};
-use chargeback_core::{parse_deployment_models, EngineConfig, PriceSheet, UsageRecord};
+use chargeback_core::pricing::deployment_settings;
+use chargeback_core::{EngineConfig, PriceSheet, UsageRecord};
 
 use exit::EXIT_CODES_HELP;
 use replay::ReplayArgs;
@@ -47,6 +48,10 @@ pub(crate) struct EngineArgs {
     /// (`deployment=model,deployment=model`).
     #[arg(long, env = "CHARGEBACK_DEPLOYMENT_MODELS", value_name = "MAP")]
     deployment_models: Option<String>,
+    /// Deployment → model and type (Azure SKU name): `name=model:GlobalStandard,…`; supersedes
+    /// --deployment-models entry by entry. The price sheet's `deployments` fill the gaps.
+    #[arg(long, env = "CHARGEBACK_DEPLOYMENTS", value_name = "MAP")]
+    deployments: Option<String>,
     /// A price sheet JSON file replacing the embedded list prices (see prices/ for the format).
     #[arg(long, env = "CHARGEBACK_PRICE_SHEET", value_name = "FILE")]
     price_sheet: Option<PathBuf>,
@@ -101,9 +106,8 @@ enum Command {
 
 pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
     let mut cfg = EngineConfig::default();
-    if let Some(map) = a.deployment_models.as_deref() {
-        cfg.deployment_models = parse_deployment_models(map)?;
-    }
+    cfg.deployments = deployment_settings(a.deployments.as_deref(), a.deployment_models.as_deref())
+        .context("invalid CHARGEBACK_DEPLOYMENTS / CHARGEBACK_DEPLOYMENT_MODELS")?;
     if let Some(path) = a.price_sheet.as_ref().filter(|p| !p.as_os_str().is_empty()) {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -113,6 +117,9 @@ pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
         })?;
         cfg.prices = PriceSheet::from_json(&text)
             .with_context(|| format!("invalid price sheet {}", path.display()))?;
+    }
+    for w in cfg.deployment_warnings() {
+        tracing::warn!(deployment = %w.deployment, "{w}");
     }
     cfg.record_non_billable = a.record_non_billable;
     Ok(cfg)

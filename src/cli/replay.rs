@@ -155,11 +155,16 @@ impl Outputs {
             let rows = agg.rows();
             self.out
                 .write_all(render_table(&agg.headers(), &rows).as_bytes())?;
+            // Zero-token `billable: false` rows (--record-non-billable) are counted apart.
+            let non_billable = match agg.non_billable {
+                0 => String::new(),
+                n => format!(", {n} non-billable zero-token rows"),
+            };
             writeln!(
                 self.out,
-                "\n{} events: {} billable records, {} skipped (not billable / not inference), {} dead letters; {:.2}s",
+                "\n{} events: {} billable records{non_billable}, {} skipped (not billable / not inference), {} dead letters; {:.2}s",
                 c.events,
-                c.records,
+                c.records - agg.non_billable,
                 c.skipped,
                 c.dead_letters,
                 started.elapsed().as_secs_f64()

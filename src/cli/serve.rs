@@ -49,7 +49,7 @@ pub(crate) fn serve(a: ServeArgs) -> Result<i32> {
     runtime.block_on(async move {
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), a.port);
         tracing::info!(
-            deployments_mapped = cfg.deployment_models.len(),
+            deployments_mapped = cfg.deployments.len(),
             price_sheet = %cfg.prices.version,
             record_non_billable = cfg.record_non_billable,
             "configuration loaded"

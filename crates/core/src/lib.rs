@@ -5,13 +5,13 @@
 //!   (the one-pass decoder lives in [`nested_json`]).
 //! - `event` — one raw event (v2 or legacy v1) → a normalised [`ApimEvent`].
 //! - `engine` — the decisions: billable or not, operation, model, usage or fallback count,
-//!   price → an [`Outcome`]; `count` does the fallback counting with `prompt` (the request
+//!   price (with `chargeback_pricing`: the deployment's type, the rate at the call's date) →
+//!   an [`Outcome`]; `count` does the fallback counting with `prompt` (the request
 //!   formula) and `tokenizer` (tiktoken encodings).
 //! - `response` — what a logged response says: usage, model, error code, generated texts
 //!   (non-streamed JSON in `response`, event streams in `stream`, reading [`sse`] chunks
 //!   with the borrowing readers of `chunk`); cut bodies are read by [`partial_json`].
 //! - `operation` — the API operation from a path, an operation id or a response `object`.
-//! - `pricing` — the price sheet (embedded or from a file) and the cost of a record.
 //! - `record` — the [`UsageRecord`], the ledger row.
 //! - `batch` — many events through the core on rayon's pool, results in input order, and the
 //!   host's response body; `deadletter` keeps what could not be read, secrets removed by `chargeback-redact`.
@@ -34,7 +34,6 @@ mod lenient;
 pub mod nested_json;
 mod operation;
 pub mod partial_json;
-mod pricing;
 mod prompt;
 mod record;
 mod replay;
@@ -48,22 +47,21 @@ pub use batch::{
     json_lines, process_invocation, process_raw, response_body, summary_line, BatchResult,
     EventResult,
 };
+/// The pricing crate, re-exported so users of the core name one version of it.
+pub use chargeback_pricing as pricing;
+pub use chargeback_pricing::{Cost, DeploymentType, PriceSheet};
 pub use deadletter::{DeadLetter, DEADLETTER_RAW_LIMIT};
-pub use engine::{
-    parse_deployment_models, process_event, DeploymentMapError, EngineConfig, Outcome, SkipReason,
-    Trace,
-};
+pub use engine::{process_event, EngineConfig, Outcome, SkipReason, Trace};
 pub use event::{key_fingerprint, parse_event, ApimEvent, EventError, Schema};
 pub use invocation::{
     decode_invocation, decode_invocation_general, Invocation, InvocationError, RawEvent,
     RetryContext,
 };
 pub use lenient::lenient_u64;
-pub use pricing::{round_money, PriceSheet, PriceSheetError, Rates};
 pub use prompt::{
     chat_messages_tokens, chat_request_tokens, image_tokens, tool_definitions_tokens, ModelTraits,
 };
-pub use record::{ApiOperation, Consumer, Cost, CountSource, UsageRecord};
+pub use record::{ApiOperation, Consumer, CountSource, UsageRecord};
 pub use replay::{
     read_batches, run_batch, Batch, ReplayCounts, ReplayInputError, BYTES_PER_BATCH,
     LINES_PER_BATCH,
