@@ -1,11 +1,14 @@
 //! Argument parsing (clap) and dispatch: the settings every command shares, the commands, and
 //! the files-or-stdin rule of the offline tools.
 
+mod bill;
 pub(crate) mod exit;
+mod prices;
 mod replay;
 mod report;
 mod resend;
 mod serve;
+mod statement;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
@@ -19,10 +22,12 @@ use chargeback_core::pricing::deployment_settings;
 use chargeback_core::{EngineConfig, PriceSheet, UsageRecord};
 
 use exit::EXIT_CODES_HELP;
+use prices::PricesArgs;
 use replay::ReplayArgs;
 use report::ReportArgs;
 use resend::ResendArgs;
 use serve::ServeArgs;
+use statement::StatementArgs;
 
 const ABOUT: &str =
     "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
@@ -84,8 +89,31 @@ enum Command {
     /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId (the first
     /// row read wins; identical and conflicting duplicates are counted apart on stderr). A line
     /// that is not a usage record is skipped, counted and named by file and line.
+    ///
+    /// Per-call costs are summed exactly, per currency, and rounded once, when shown (8
+    /// decimals). With --price-sheet, each provisioned (PTU) deployment's monthly cost is split
+    /// over the consumers that used it that UTC month by weighted tokens (largest-remainder
+    /// rounding to the currency's minor unit, so the shares sum to the monthly cost exactly; a
+    /// month without calls is `(unallocated)`), shown as `allocated` beside pay-as-you-go;
+    /// --reprice prices every row again under that sheet. --consumers maps consumers to cost
+    /// centers and teams (`--by costCenter`). --format html writes the overview page, --format
+    /// focus a FOCUS 1.2 CSV; --budgets exits 4 when a budget is exceeded.
     #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
+    /// Write a month's statements: index.html (the overview) and, per consumer, cost center or
+    /// team, a self-contained HTML page and a CSV of its lines.
+    ///
+    ///   chargeback statement --period 2026-11 --out bill/ --price-sheet sheet.json usage-*.jsonl
+    ///
+    /// Each statement shows who, the period, the price sheet version, the totals (pay-as-you-go,
+    /// allocated provisioned cost with --price-sheet, total), a line per deployment × model ×
+    /// token kind with quantity, rate and amount, a daily chart, unpriced calls and why, and
+    /// the duplicates removed. Amounts are the exact sums `report` shows; the pages open offline
+    /// and print to PDF.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Statement(StatementArgs),
+    /// Price sheets: `check` one, `import` Azure Retail Prices API answers into one.
+    Prices(PricesArgs),
     /// Send ledger rows marked `telemetryUndelivered: true` to Application Insights again.
     ///
     /// The handler marks a row when Application Insights could not take it on the host's last
@@ -105,9 +133,12 @@ enum Command {
 }
 
 pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
-    let mut cfg = EngineConfig::default();
-    cfg.deployments = deployment_settings(a.deployments.as_deref(), a.deployment_models.as_deref())
-        .context("invalid CHARGEBACK_DEPLOYMENTS / CHARGEBACK_DEPLOYMENT_MODELS")?;
+    let mut cfg = EngineConfig {
+        deployments: deployment_settings(a.deployments.as_deref(), a.deployment_models.as_deref())
+            .context("invalid CHARGEBACK_DEPLOYMENTS / CHARGEBACK_DEPLOYMENT_MODELS")?,
+        record_non_billable: a.record_non_billable,
+        ..EngineConfig::default()
+    };
     if let Some(path) = a.price_sheet.as_ref().filter(|p| !p.as_os_str().is_empty()) {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -121,7 +152,6 @@ pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
     for w in cfg.deployment_warnings() {
         tracing::warn!(deployment = %w.deployment, "{w}");
     }
-    cfg.record_non_billable = a.record_non_billable;
     Ok(cfg)
 }
 
@@ -144,6 +174,8 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Some(Command::Replay(a)) if a.resend => resend::resend(&a.files),
         Some(Command::Replay(a)) => replay::replay(a),
         Some(Command::Report(a)) => report::report(a),
+        Some(Command::Statement(a)) => statement::statement(a),
+        Some(Command::Prices(a)) => prices::prices(a),
         Some(Command::Resend(a)) => resend::resend(&a.files),
         None => {
             match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT").map(|p| p.trim().to_string()) {

@@ -29,6 +29,7 @@ pub enum GroupBy {
     Day,
     Month,
     /// The consumer's cost center from `--consumers` (`(unmapped)` when none).
+    #[cfg_attr(feature = "clap", value(name = "costCenter", alias = "cost-center"))]
     CostCenter,
     /// The consumer's team from `--consumers` (`(unmapped)` when none).
     Team,
@@ -97,6 +98,8 @@ pub struct Aggregator {
     rows: BTreeMap<(Vec<String>, Option<String>), Row>,
     names: ModelNames,
     consumers: Option<ConsumerMap>,
+    /// The sheet currency and the (lower-case) provisioned deployments whose cost is allocated.
+    allocation: Option<(String, BTreeSet<String>)>,
     /// Consumers with no entry in the consumer map (by stable id).
     pub unmapped: BTreeSet<String>,
     pub duplicates: u64,
@@ -115,11 +118,9 @@ impl Aggregator {
             by,
             seen: HashSet::new(),
             rows: BTreeMap::new(),
-            names: ModelNames {
-                sheet,
-                cache: HashMap::new(),
-            },
+            names: ModelNames::new(sheet),
             consumers: None,
+            allocation: None,
             unmapped: BTreeSet::new(),
             duplicates: 0,
             non_billable: 0,
@@ -130,6 +131,23 @@ impl Aggregator {
     pub fn with_consumers(mut self, consumers: ConsumerMap) -> Aggregator {
         self.consumers = Some(consumers);
         self
+    }
+
+    /// Calls without a cost on these provisioned deployments are covered by the allocation (in
+    /// `currency`): they are grouped with that currency's amounts and not counted as unpriced.
+    pub fn with_allocation(
+        mut self,
+        currency: &str,
+        deployments: impl IntoIterator<Item = String>,
+    ) -> Aggregator {
+        self.allocation = Some((currency.to_string(), deployments.into_iter().collect()));
+        self
+    }
+
+    fn allocated_currency(&self, r: &UsageRecord) -> Option<String> {
+        let (currency, names) = self.allocation.as_ref()?;
+        let deployment = r.deployment.as_deref()?.to_ascii_lowercase();
+        (r.cost.is_none() && names.contains(&deployment)).then(|| currency.clone())
     }
 
     /// Adds a record; returns false when its `requestId` was already counted.
@@ -143,7 +161,12 @@ impl Aggregator {
             return true;
         }
         let keys: Vec<String> = self.by.clone().iter().map(|g| self.key(*g, r)).collect();
-        let currency = r.cost.as_ref().map(|c| c.currency.clone());
+        let covered = self.allocated_currency(r);
+        let currency = r
+            .cost
+            .as_ref()
+            .map(|c| c.currency.clone())
+            .or_else(|| covered.clone());
         let display_name = self.display_name(r);
         let row = self
             .rows
@@ -163,6 +186,7 @@ impl Aggregator {
         }
         match &r.cost {
             Some(c) => row.cost += c.total,
+            None if covered.is_some() => {}
             None => row.unpriced_calls += 1,
         }
         true
@@ -249,13 +273,22 @@ fn add_tokens(row: &mut Row, r: &UsageRecord) {
 /// The priced model name of a record: the model of the rate that prices it (any pay-as-you-go
 /// type when its own type has none, e.g. provisioned), else the recorded name lower-cased.
 #[derive(Debug)]
-struct ModelNames {
+pub struct ModelNames {
     sheet: Option<PriceSheet>,
     cache: HashMap<(Option<String>, String, &'static str), String>,
 }
 
 impl ModelNames {
-    fn priced(&mut self, r: &UsageRecord) -> String {
+    /// Names models as `sheet` prices them (the recorded name lower-cased without a sheet).
+    pub fn new(sheet: Option<PriceSheet>) -> ModelNames {
+        ModelNames {
+            sheet,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The priced model name of `r` (`-` when the record names no model).
+    pub fn priced(&mut self, r: &UsageRecord) -> String {
         let Some(model) = r.model.as_deref().filter(|m| !m.is_empty()) else {
             return "-".into();
         };
