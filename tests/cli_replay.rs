@@ -325,15 +325,18 @@ fn record_non_billable_takes_no_value_so_the_file_after_it_is_read() {
 
 #[test]
 fn engine_flags_exist_only_on_replay_and_serve() {
-    for cmd in ["report", "resend"] {
+    for cmd in ["report", "resend", "statement"] {
+        let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
         for flag in [
-            "--price-sheet",
+            "--deployments",
             "--deployment-models",
             "--record-non-billable",
+            "[env: CHARGEBACK_",
         ] {
-            let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
             assert!(!help.contains(flag), "{cmd} lists {flag}");
         }
+        // Only report and statement have a --price-sheet, a flag that reads no setting.
+        assert_eq!(help.contains("--price-sheet"), cmd != "resend", "{cmd}");
         let out = run_with_env(&[cmd, "--record-non-billable", "-"], &[], None);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
     }
