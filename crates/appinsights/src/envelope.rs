@@ -239,6 +239,7 @@ fn record_properties(
     };
     opt("Model", record.model.as_deref());
     opt("Deployment", record.deployment.as_deref());
+    opt("DeploymentType", Some(record.deployment_type.as_str()));
     opt("ApiVersion", record.api_version.as_deref());
     opt("StatusCode", Some(&record.status_code.to_string()));
     opt("CachedTokens", Some(&record.cached_tokens.to_string()));

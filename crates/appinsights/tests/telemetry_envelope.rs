@@ -99,7 +99,7 @@ fn envelopes_carry_every_field_the_official_sdks_send() {
         "AppKey": "sub-finance", "Timestamp": "2025-03-04T05:06:07.1234567Z", "Stream": "True",
         "ApiOperation": "ChatCompletion", "PromptTokens": "120", "CompletionTokens": "30",
         "TotalTokens": "150", "TokenInfoId": "req-0001", "Model": "gpt-4o",
-        "Deployment": "gpt-4o-prod", "ApiVersion": "2024-10-21", "StatusCode": "200",
+        "Deployment": "gpt-4o-prod", "DeploymentType": "GlobalStandard", "ApiVersion": "2024-10-21", "StatusCode": "200",
         "CachedTokens": "64", "ReasoningTokens": "5", "CountSource": "streamUsage",
         "Cost": "0.00058", "Currency": "USD", "PriceSheet": "2025-01",
         "SubscriptionName": "Finance team", "ProductId": "starter", "UserId": "1",
