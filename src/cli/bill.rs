@@ -2,7 +2,7 @@
 //! `--consumers` and `--budgets` flags, the ledger read once (and re-priced when asked), its
 //! calls, the provisioned months allocated, and the budgets' verdict.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -13,7 +13,7 @@ use chargeback_billing::{
 };
 use chargeback_core::{PriceSheet, UsageRecord};
 use chargeback_statements::{
-    any_exceeded, load_budgets, render_budget_lines, BudgetStatus, Budgets, Duplicates, YearMonth,
+    any_exceeded, parse_budgets, render_budget_lines, BudgetStatus, Budgets, Duplicates, YearMonth,
 };
 
 use super::exit::{Outcome, Outcomes};
@@ -55,33 +55,15 @@ pub(crate) struct Bill {
 
 impl BillArgs {
     pub(crate) fn load(&self) -> Result<Bill> {
-        let sheet = self
-            .price_sheet
-            .as_deref()
-            .map(|p| {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read the price sheet {}", p.display()))?;
-                PriceSheet::from_json(&text)
-                    .with_context(|| format!("invalid price sheet {}", p.display()))
-            })
-            .transpose()?;
-        let consumers = self
-            .consumers
-            .as_deref()
-            .map(|p| {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read the consumers file {}", p.display()))?;
-                ConsumerMap::from_csv(&text)
-                    .with_context(|| format!("invalid consumers file {}", p.display()))
-            })
-            .transpose()?;
-        let budgets = self
-            .budgets
-            .as_deref()
-            .map(|p| {
-                load_budgets(p).with_context(|| format!("invalid budgets file {}", p.display()))
-            })
-            .transpose()?;
+        let sheet = read_as(self.price_sheet.as_deref(), "price sheet", |t| {
+            Ok(PriceSheet::from_json(t)?)
+        })?;
+        let consumers = read_as(self.consumers.as_deref(), "consumers file", |t| {
+            Ok(ConsumerMap::from_csv(t)?)
+        })?;
+        let budgets = read_as(self.budgets.as_deref(), "budgets file", |t| {
+            Ok(parse_budgets(t)?)
+        })?;
         Ok(Bill {
             sheet,
             consumers,
@@ -89,6 +71,20 @@ impl BillArgs {
             reprice: self.reprice,
         })
     }
+}
+
+/// Reads the file at `path` (when given) and parses it, both errors naming the file as `what`.
+fn read_as<T>(
+    path: Option<&Path>,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T>,
+) -> Result<Option<T>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    parse(&text)
+        .map(Some)
+        .with_context(|| format!("invalid {what} {}", path.display()))
 }
 
 /// The deduplicated rows of the ledgers (re-priced with `--reprice`) and what reading saw.

@@ -168,17 +168,13 @@ impl Aggregator {
             .map(|c| c.currency.clone())
             .or_else(|| covered.clone());
         let display_name = self.display_name(r);
-        let row = self
-            .rows
-            .entry((keys.clone(), currency.clone()))
-            .or_insert_with(|| Row {
-                keys,
-                currency,
-                display_name,
-                ..Row::default()
-            });
+        let by_model = self.by.contains(&GroupBy::Model);
+        let row = self.row(keys, currency);
+        if row.display_name.is_none() {
+            row.display_name = display_name;
+        }
         add_tokens(row, r);
-        if self.by.contains(&GroupBy::Model) {
+        if by_model {
             let raw = r.model.clone().unwrap_or_else(|| "-".into());
             if let Err(i) = row.raw_model.binary_search(&raw) {
                 row.raw_model.insert(i, raw);
@@ -194,16 +190,18 @@ impl Aggregator {
 
     /// Adds an allocated (PTU) amount to the group `keys` in `currency`.
     pub fn add_allocated(&mut self, keys: Vec<String>, currency: &str, amount: Decimal) {
-        let currency = Some(currency.to_string());
-        let row = self
-            .rows
+        self.row(keys, Some(currency.to_string())).allocated += amount;
+    }
+
+    /// The row of a group and currency, made empty when new.
+    fn row(&mut self, keys: Vec<String>, currency: Option<String>) -> &mut Row {
+        self.rows
             .entry((keys.clone(), currency.clone()))
             .or_insert_with(|| Row {
                 keys,
                 currency,
                 ..Row::default()
-            });
-        row.allocated += amount;
+            })
     }
 
     /// The group keys of a record (for callers that attribute amounts to its group).
