@@ -8,8 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use chargeback_billing::{
-    allocate_months, call_of, party_of, reprice, Call, ConsumerMap, LedgerCounts, ModelNames,
-    ProvisionedMonth,
+    allocate_months, call_of, party_of, reprice, Call, ConsumerMap, ModelNames, ProvisionedMonth,
 };
 use chargeback_core::{PriceSheet, UsageRecord};
 use chargeback_statements::{
@@ -17,7 +16,8 @@ use chargeback_statements::{
 };
 
 use super::exit::{Outcome, Outcomes};
-use super::read_ledgers;
+use super::source::LedgerRead;
+use super::{read_ledgers, Selection};
 
 /// The money flags of `report` and `statement`.
 #[derive(Args, Clone, Default)]
@@ -90,14 +90,14 @@ fn read_as<T>(
 /// The deduplicated rows of the ledgers (re-priced with `--reprice`) and what reading saw.
 pub(crate) struct Ledger {
     pub(crate) records: Vec<UsageRecord>,
-    pub(crate) counts: LedgerCounts,
+    pub(crate) read: LedgerRead,
 }
 
 impl Ledger {
     pub(crate) fn duplicates(&self) -> Duplicates {
         Duplicates {
-            identical: self.counts.duplicates_identical,
-            conflicting: self.counts.duplicates_conflicting,
+            identical: self.read.counts.duplicates_identical,
+            conflicting: self.read.counts.duplicates_conflicting,
         }
     }
 }
@@ -111,17 +111,23 @@ pub(crate) struct Pricing {
 }
 
 impl Bill {
-    /// Reads the ledgers once; rows are re-priced under the sheet with `--reprice`.
-    pub(crate) fn read(&self, files: &[PathBuf], prefix: &str) -> Result<Ledger> {
+    /// Reads the ledgers once (the records of `select`); rows are re-priced under the sheet
+    /// with `--reprice`.
+    pub(crate) fn read(
+        &self,
+        inputs: &[PathBuf],
+        select: &Selection,
+        prefix: &str,
+    ) -> Result<Ledger> {
         let mut records = Vec::new();
         let sheet = self.sheet.as_ref().filter(|_| self.reprice);
-        let counts = read_ledgers(files, prefix, |r| {
+        let read = read_ledgers(inputs, select, prefix, |r| {
             records.push(match sheet {
                 Some(s) => reprice(r, s),
                 None => r,
             })
         })?;
-        Ok(Ledger { records, counts })
+        Ok(Ledger { records, read })
     }
 
     /// The billable calls of `records`, with the consumers map's parties and the priced model
@@ -225,9 +231,9 @@ pub(crate) fn budget_outcome(budgets: &[BudgetStatus], prefix: &str, outcomes: &
     }
 }
 
-/// The ledger's read problems as outcomes (unreadable lines are rejects).
+/// The ledger's read problems as outcomes (unreadable lines and blobs are rejects).
 pub(crate) fn ledger_outcomes(ledger: &Ledger, prefix: &str) -> Outcomes {
-    let c = &ledger.counts;
+    let c = &ledger.read.counts;
     eprintln!(
         "{prefix}: {} rows read; {} duplicate requestIds ignored: {} identical, {} conflicting \
          (first row read wins); {} unreadable lines skipped",
@@ -237,9 +243,7 @@ pub(crate) fn ledger_outcomes(ledger: &Ledger, prefix: &str) -> Outcomes {
         c.duplicates_conflicting,
         c.unreadable
     );
-    let mut outcomes = Outcomes::default();
-    outcomes.count(Outcome::Rejects, c.unreadable, "unreadable lines skipped");
-    outcomes
+    ledger.read.outcomes()
 }
 
 /// The latest month of the calls (budgets of `report` are judged on it).

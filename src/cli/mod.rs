@@ -1,5 +1,6 @@
 //! Argument parsing (clap) and dispatch: the settings every command shares, the commands, and
-//! the files-or-stdin rule of the offline tools.
+//! the files-or-stdin rule of the offline tools. Inputs (files, stdin, container URLs, Capture
+//! files) are `source`'s; the `--period/--since/--until` selection is `select`'s.
 
 mod bill;
 pub(crate) mod exit;
@@ -7,7 +8,9 @@ mod prices;
 mod replay;
 mod report;
 mod resend;
+mod select;
 mod serve;
+mod source;
 mod statement;
 
 use std::fs::File;
@@ -17,9 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use chargeback_billing::{LedgerCounts, LedgerReader};
 use chargeback_core::pricing::deployment_settings;
-use chargeback_core::{EngineConfig, PriceSheet, UsageRecord};
+use chargeback_core::{EngineConfig, PriceSheet};
 
 use exit::EXIT_CODES_HELP;
 use prices::PricesArgs;
@@ -28,6 +30,9 @@ use report::ReportArgs;
 use resend::ResendArgs;
 use serve::ServeArgs;
 use statement::StatementArgs;
+
+pub(crate) use select::{SelectArgs, Selection};
+pub(crate) use source::read_ledgers;
 
 const ABOUT: &str =
     "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
@@ -80,14 +85,16 @@ enum Command {
     Serve(ServeArgs),
     /// Turn captured APIM events into usage records (JSON lines on stdout, in input order).
     ///
-    /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, or a whole
-    /// Functions host request body. `-` or no file reads stdin. Dead letters go to stderr (or
+    /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, a whole
+    /// Functions host request body, Event Hubs Capture files (`*.avro`) or a Capture container
+    /// URL (every `.avro` blob under it). `-` or no file reads stdin. Dead letters go to stderr (or
     /// --deadletter FILE); each carries its file and line. A line that is not UTF-8 or not JSON
     /// is a dead letter too, and the rest is read.
     #[command(after_help = EXIT_CODES_HELP)]
     Replay(ReplayArgs),
-    /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId (the first
-    /// row read wins; identical and conflicting duplicates are counted apart on stderr). A line
+    /// Aggregate ledgers (usage-record JSON lines: files, stdin, or the ledger's blob container
+    /// by URL), deduplicated by requestId (the first row read wins; identical and conflicting
+    /// duplicates are counted apart on stderr); `--period` picks a month by eventTime. A line
     /// that is not a usage record is skipped, counted and named by file and line.
     ///
     /// Per-call costs are summed exactly, per currency, and rounded once, when shown (8
@@ -117,8 +124,8 @@ enum Command {
     /// Send ledger rows marked `telemetryUndelivered: true` to Application Insights again.
     ///
     /// The handler marks a row when Application Insights could not take it on the host's last
-    /// retry (or with no retry policy, or when ingestion refused it). Reads ledger files (usage-record
-    /// JSON lines; `-` or none reads stdin), sends each marked requestId once, reports counts on
+    /// retry (or with no retry policy, or when ingestion refused it). Reads ledgers (usage-record
+    /// JSON lines: files, `-` or none for stdin, or container URLs), sends each marked requestId once, reports counts on
     /// stderr and prints the rows still undelivered, as ledger lines, on stdout — keep them for
     /// the next attempt:
     ///
@@ -127,7 +134,7 @@ enum Command {
     /// Uses the same settings as `serve` (APPLICATIONINSIGHTS_CONNECTION_STRING, and
     /// APPLICATIONINSIGHTS_AUTHENTICATION_STRING with a managed identity). Exit 0 when every
     /// marked row was accepted; 1 when some remain or telemetry is not configured; 3 when a
-    /// line was unreadable (skipped). `replay --resend` does the same.
+    /// line (skipped) or a blob was unreadable. `replay --resend` does the same.
     #[command(after_help = EXIT_CODES_HELP)]
     Resend(ResendArgs),
 }
@@ -171,12 +178,12 @@ fn init_tracing() {
 pub(crate) fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Some(Command::Serve(a)) => serve::serve(a),
-        Some(Command::Replay(a)) if a.resend => resend::resend(&a.files),
+        Some(Command::Replay(a)) if a.resend => resend::resend(&a.files, &Selection::default()),
         Some(Command::Replay(a)) => replay::replay(a),
         Some(Command::Report(a)) => report::report(a),
         Some(Command::Statement(a)) => statement::statement(a),
         Some(Command::Prices(a)) => prices::prices(a),
-        Some(Command::Resend(a)) => resend::resend(&a.files),
+        Some(Command::Resend(a)) => resend::resend(&a.files, &a.select.selection()?),
         None => {
             match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT").map(|p| p.trim().to_string()) {
                 Ok(port) => {
@@ -218,30 +225,6 @@ fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
     } else {
         files.to_vec()
     }
-}
-
-/// Reads ledger files (usage-record JSON lines) through the one ledger reader and hands each
-/// first-seen record to `each`. Unreadable lines are counted and the first five reported on
-/// stderr by file and line (never content). An input that cannot be opened or read stops the
-/// reading (the error names it).
-fn read_ledgers(
-    files: &[PathBuf],
-    prefix: &str,
-    mut each: impl FnMut(UsageRecord),
-) -> Result<LedgerCounts> {
-    let mut reader = LedgerReader::new();
-    for path in &inputs_or_stdin(files) {
-        let (name, input) = input_reader(path)?;
-        let report = |b: &chargeback_billing::BadLine| {
-            if b.ordinal <= 5 {
-                eprintln!("{prefix}: {b}");
-            }
-        };
-        reader
-            .read(&name, input, &mut each, report)
-            .with_context(|| format!("cannot read {name}"))?;
-    }
-    Ok(reader.counts())
 }
 
 /// Settings given as empty environment values (`CHARGEBACK_PRICE_SHEET=` in

@@ -18,6 +18,7 @@ use chargeback_statements::{render_focus_csv, render_overview_html, BudgetStatus
 use super::bill::{
     budget_outcome, latest_month, ledger_outcomes, one_currency, Bill, BillArgs, Ledger, Pricing,
 };
+use super::SelectArgs;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -32,8 +33,11 @@ enum Format {
 
 #[derive(Args)]
 pub(crate) struct ReportArgs {
-    /// Ledger files (usage-record JSON lines); `-` or none reads stdin.
+    /// Ledger files (usage-record JSON lines), `-` or none for stdin, or container URLs
+    /// (`https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]`).
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    select: SelectArgs,
     /// Grouping, in order (comma-separated): consumer, model (the priced name), deployment,
     /// operation, day, month, costCenter, team (the last two from --consumers).
     #[arg(
@@ -57,7 +61,7 @@ pub(crate) fn report(a: ReportArgs) -> Result<i32> {
         bail!("--by needs at least one of consumer, model, deployment, operation, day, month, costCenter, team");
     }
     let bill = a.bill.load()?;
-    let ledger = bill.read(&a.files, PREFIX)?;
+    let ledger = bill.read(&a.files, &a.select.selection()?, PREFIX)?;
     let mut outcomes = ledger_outcomes(&ledger, PREFIX);
     let calls = bill.calls(&ledger.records);
     let pricing = bill.pricing(&calls, &months_of(&calls))?;
@@ -127,9 +131,9 @@ fn rows_text(a: &ReportArgs, bill: &Bill, ledger: &Ledger, pricing: &Pricing) ->
             let mut t = render_table(&headers, &rows);
             t.push_str(&format!(
                 "\n{} duplicate requestIds ignored, {} non-billable rows ignored, {} unreadable lines\n",
-                ledger.counts.duplicates(),
+                ledger.read.counts.duplicates(),
                 agg.non_billable,
-                ledger.counts.unreadable
+                ledger.read.counts.unreadable
             ));
             t
         }

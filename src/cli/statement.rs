@@ -10,6 +10,7 @@ use chargeback_billing::{build_statements, Grouping, StatementContext};
 use chargeback_statements::{write_statement_set, YearMonth};
 
 use super::bill::{budget_outcome, ledger_outcomes, one_currency, BillArgs};
+use super::Selection;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum By {
@@ -21,9 +22,11 @@ enum By {
 
 #[derive(Args)]
 pub(crate) struct StatementArgs {
-    /// Ledger files (usage-record JSON lines); `-` or none reads stdin.
+    /// Ledger files (usage-record JSON lines), `-` or none for stdin, or container URLs
+    /// (`https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]`).
     files: Vec<PathBuf>,
-    /// The UTC calendar month, `YYYY-MM` (records are selected by their eventTime).
+    /// The UTC calendar month, `YYYY-MM`: records are selected by their eventTime (a container
+    /// is listed from the month's first day to the backlog days after its end).
     #[arg(long, value_name = "YYYY-MM", value_parser = parse_period)]
     period: YearMonth,
     /// Directory to write index.html and one .html + .csv per statement into (created if missing).
@@ -44,7 +47,8 @@ const PREFIX: &str = "chargeback statement";
 
 pub(crate) fn statement(a: StatementArgs) -> Result<i32> {
     let bill = a.bill.load()?;
-    let ledger = bill.read(&a.files, PREFIX)?;
+    let select = Selection::period(&a.period.to_string())?;
+    let ledger = bill.read(&a.files, &select, PREFIX)?;
     let mut outcomes = ledger_outcomes(&ledger, PREFIX);
     let calls = bill.calls(&ledger.records);
     let pricing = bill.pricing(&calls, &[a.period])?;
