@@ -12,6 +12,7 @@ mod select;
 mod serve;
 mod source;
 mod statement;
+mod stdio;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
@@ -207,8 +208,12 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// An input by name, `-` for stdin. A stdin closed at start is an error, not an empty input.
 fn input_reader(path: &Path) -> Result<(String, Box<dyn BufRead>)> {
     if path.as_os_str() == "-" {
+        if stdio::closed_at_start(io::stdin()) {
+            anyhow::bail!("stdin is closed: nothing to read (give FILES, or pipe events in)");
+        }
         return Ok(("<stdin>".into(), Box::new(BufReader::new(io::stdin()))));
     }
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

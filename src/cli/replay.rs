@@ -115,7 +115,7 @@ impl Run {
                 ),
             }
         } else {
-            let read = open_input(path).and_then(|(name, reader)| {
+            let read = input_reader(path).and_then(|(name, reader)| {
                 read_batches(reader, &name, |batch| self.batch(&batch)).map_err(anyhow::Error::new)
             });
             if let Err(e) = read {
@@ -166,18 +166,6 @@ impl Run {
     }
 }
 
-/// An input by name; stdin must be open (a closed stdin is an error, not an empty input).
-fn open_input(path: &Path) -> Result<(String, Box<dyn io::BufRead>)> {
-    if path.as_os_str() == "-" {
-        use std::os::fd::AsFd;
-        io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .context("stdin closed: nothing to read (give FILES or pipe events in)")?;
-    }
-    input_reader(path)
-}
-
 /// A write failure, said once: a closed stdout (the reader went away) is "stdout closed".
 fn write_error(e: io::Error) -> anyhow::Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
@@ -197,12 +185,8 @@ struct Outputs {
 
 impl Outputs {
     fn open(a: &ReplayArgs) -> Result<Outputs> {
-        {
-            use std::os::fd::AsFd;
-            io::stdout()
-                .as_fd()
-                .try_clone_to_owned()
-                .context("stdout closed: nowhere to write the records")?;
+        if super::stdio::closed_at_start(io::stdout()) {
+            anyhow::bail!("stdout is closed: nowhere to write the records");
         }
         let dead: Box<dyn Write> = match &a.deadletter {
             Some(p) => Box::new(BufWriter::new(
