@@ -6,6 +6,11 @@
 #   benches/run-replay.sh [EVENTS]        (default 20000; LOAD_SECS=30; REPEAT=3 alternating runs
 #                                          of each ratio's two sides, fastest of each kept; MUSL=1
 #                                          also builds musl and compares it with glibc)
+#   STREAMS_ONLY=1 benches/run-replay.sh    only the Azure-shaped stream rows (issue 16) and the
+#                                          no-regression rows (usage and mixed corpora, 1 thread);
+#                                          writes target/bench/results-streams.md
+#                                          (AZURE_EVENTS=2000 events per Azure mix; with MUSL=1
+#                                          the musl binary runs the two stream ratios too)
 #
 # Needs: /usr/bin/time (apt-get install time), python3 with tiktoken (pip install tiktoken).
 set -euo pipefail
@@ -16,50 +21,26 @@ B=target/bench
 R=$B/results
 mkdir -p "$R"
 rm -f "$R"/*.try*.*   # no run of an earlier invocation may be picked as the best of this one
-BIN=target/release/chargeback
-EX=target/release/examples
+BIN="${CARGO_TARGET_DIR:-target}/release/chargeback"
+EX="${CARGO_TARGET_DIR:-target}/release/examples"
 
 echo "== build" >&2
 cargo build --release --bin chargeback --examples >&2
 
+if [ "${STREAMS_ONLY:-0}" = 1 ]; then
+  exec bash benches/run-streams.sh "$EVENTS"
+fi
+
 echo "== corpora (seed 42)" >&2
-$EX/corpus --seed 42 --events "$EVENTS" --mix mixed --out $B/mixed.jsonl 2>$R/corpus-mixed.txt
-$EX/corpus --seed 42 --events "$EVENTS" --mix usage --out $B/usage.jsonl 2>$R/corpus-usage.txt
-$EX/corpus --seed 42 --events 1000 --mix tokenizer --out $B/tokenizer.jsonl 2>$R/corpus-tokenizer.txt
-$EX/tokenizer_texts $B/tokenizer.jsonl >$B/texts.jsonl 2>$R/texts.txt
+"$EX"/corpus --seed 42 --events "$EVENTS" --mix mixed --out $B/mixed.jsonl 2>$R/corpus-mixed.txt
+"$EX"/corpus --seed 42 --events "$EVENTS" --mix usage --out $B/usage.jsonl 2>$R/corpus-usage.txt
+"$EX"/corpus --seed 42 --events 1000 --mix tokenizer --out $B/tokenizer.jsonl 2>$R/corpus-tokenizer.txt
+"$EX"/tokenizer_texts $B/tokenizer.jsonl >$B/texts.jsonl 2>$R/texts.txt
 cat $R/corpus-*.txt $R/texts.txt >&2
 
-# timed NAME CMD…: wall seconds and peak RSS (KB) of one whole process, stdout discarded.
-timed() {
-  local name="$1"; shift
-  /usr/bin/time -o "$R/$name.time" -f "%e %M %U %S" "$@" >/dev/null 2>"$R/$name.err"
-  echo "$name: $(cat "$R/$name.time") (s, KB)" >&2
-}
-
-# keep_fastest NAME: copies the fastest of NAME.try*.time to NAME.time.
-keep_fastest() {
-  local f keep=""
-  for f in "$R/$1".try*.time; do
-    if [ -z "$keep" ] || awk -v a="$(cut -d' ' -f1 "$f")" -v b="$(cut -d' ' -f1 "$keep")" 'BEGIN { exit !(a < b) }'; then
-      keep="$f"
-    fi
-  done
-  cp "$keep" "$R/$1.time"
-}
-
-# pair NAME_A NAME_B: runs "${CMD_A[@]}" and "${CMD_B[@]}" alternately, REPEAT times each (default 3),
-# and keeps the fastest run of each. This machine is shared and its noise comes in bursts:
-# alternating puts both sides of a ratio through the same bursts, and the fastest run of each
-# is the one least disturbed.
-pair() {
-  local i
-  for i in $(seq "${REPEAT:-3}"); do
-    timed "$1.try$i" "${CMD_A[@]}"
-    timed "$2.try$i" "${CMD_B[@]}"
-  done
-  keep_fastest "$1"
-  keep_fastest "$2"
-}
+# timed, keep_fastest, pair: see benches/timing.sh.
+# shellcheck source=benches/timing.sh
+source benches/timing.sh
 
 echo "== tokenizer path: chargeback replay --threads 1 vs Python tiktoken.encode_ordinary" >&2
 TIKTOKEN_CACHE_DIR="$(benches/setup-tiktoken-cache.sh)"
@@ -78,7 +59,7 @@ shutil.copy(runs[0], f"{R}/tiktoken.json")
 PY
 keep_fastest replay-tokenizer-t1
 cat $R/tiktoken.json $R/tiktoken.err >&2
-$EX/tokenizer_compare $B/texts.jsonl --pathological >$R/tokenizer-compare.jsonl
+"$EX"/tokenizer_compare $B/texts.jsonl --pathological >$R/tokenizer-compare.jsonl
 
 echo "== usage-present events: replay --threads 1 vs the serde_json parse-only floor" >&2
 CMD_A=("$EX/parse_floor" "$B/usage.jsonl")
@@ -86,23 +67,23 @@ CMD_B=("$BIN" replay --threads 1 "$B/usage.jsonl")
 pair floor-usage replay-usage-t1
 
 echo "== mixed corpus: replay, 1 thread (all cores: with the load test below)" >&2
-timed replay-mixed-t1 $BIN replay --threads 1 $B/mixed.jsonl
-timed floor-mixed $EX/parse_floor $B/mixed.jsonl
+timed replay-mixed-t1 "$BIN" replay --threads 1 $B/mixed.jsonl
+timed floor-mixed "$EX"/parse_floor $B/mixed.jsonl
 
 echo "== both encodings loaded, two small events" >&2
 cat samples/chat-stream-without-usage.jsonl samples/chat-stream-tool-call.jsonl >$B/two-encodings.jsonl
-timed replay-two-encodings $BIN replay --threads 1 $B/two-encodings.jsonl
+timed replay-two-encodings "$BIN" replay --threads 1 $B/two-encodings.jsonl
 
 echo "== pathological single events" >&2
 python3 benches/pathological.py $B/pathological >/dev/null
 for f in "$B"/pathological/*.jsonl; do
   n=$(basename "$f" .jsonl)
-  timed "patho-$n" $BIN replay --threads 1 --deadletter "$R/patho-$n.dead.jsonl" "$f"
-  $BIN replay --threads 1 --deadletter /dev/null "$f" >"$R/patho-$n.out.jsonl"
+  timed "patho-$n" "$BIN" replay --threads 1 --deadletter "$R/patho-$n.dead.jsonl" "$f"
+  "$BIN" replay --threads 1 --deadletter /dev/null "$f" >"$R/patho-$n.out.jsonl"
 done
 
 echo "== handler: in-process p50/p99, then the 4-partition loopback load test" >&2
-$EX/loadtest inprocess --requests 200 >$R/inprocess.json
+"$EX"/loadtest inprocess --requests 200 >$R/inprocess.json
 cat $R/inprocess.json >&2
 # Alternately, like the other ratios: one replay on all cores; replay back to back for as long as
 # the load test runs (one ~2 s run picks a quiet moment of this shared machine, a 30 s span cannot,
@@ -114,7 +95,7 @@ for i in $(seq "${REPEAT:-3}"); do
   timed "replay-mixed-span.try$i" bash -c 'end=$((SECONDS + $1)); n=0
     while [ "$n" -eq 0 ] || [ "$SECONDS" -lt "$end" ]; do "$2" replay "$3" >/dev/null; n=$((n + 1)); done
     echo "$n" >"$4"' _ "$LOAD_SECS" "$BIN" "$B/mixed.jsonl" "$R/replay-mixed-span.try$i.runs"
-  $EX/loadtest serve --corpus $B/mixed.jsonl --secs "$LOAD_SECS" --partitions 4 >"$R/load.try$i.json" || true
+  "$EX"/loadtest serve --corpus $B/mixed.jsonl --secs "$LOAD_SECS" --partitions 4 >"$R/load.try$i.json" || true
   cat "$R/load.try$i.json" >&2
 done
 keep_fastest replay-mixed
@@ -142,7 +123,7 @@ if [ "${MUSL:-0}" = 1 ]; then
   echo "== musl release build" >&2
   cargo build --release --target x86_64-unknown-linux-musl --bin chargeback >&2
   echo "== the musl binary (what the Functions package runs) on the same corpora" >&2
-  MUSL_BIN=target/x86_64-unknown-linux-musl/release/chargeback
+  MUSL_BIN="${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release/chargeback"
   CMD_A=("$BIN" replay --threads 1 "$B/tokenizer.jsonl")
   CMD_B=("$MUSL_BIN" replay --threads 1 "$B/tokenizer.jsonl")
   pair glibc-replay-tokenizer-t1 musl-replay-tokenizer-t1

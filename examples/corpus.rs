@@ -2,7 +2,7 @@
 //! benchmarks, the load test and the tokenizer baseline.
 //!
 //! ```text
-//! cargo run --release --example corpus -- [--seed 42] [--events 20000] [--mix mixed|usage|tokenizer] [--out FILE]
+//! cargo run --release --example corpus -- [--seed 42] [--events 20000] [--mix mixed|usage|tokenizer|azure-usage|azure-text] [--out FILE]
 //! ```
 //!
 //! Mixes (weights in percent):
@@ -14,6 +14,12 @@
 //!   embeddings, Responses API).
 //! - `tokenizer`: only streams without usage whose request is plain role/content messages, so that
 //!   `examples/tokenizer_texts.rs` can export exactly the texts the tokenizer path counts.
+//! - `azure-usage` / `azure-text`: Azure-shaped chat streams, with and without the final usage
+//!   chunk: every chunk a whole Azure chunk object (id, created, model, system_fingerprint,
+//!   `content_filter_results` of four categories, `logprobs`, `finish_reason`), the first one
+//!   Azure's `prompt_filter_results` chunk with empty choices, 1–40 characters of content per
+//!   chunk, one stream in ten a tool call, events from 2 KB up to APIM's 200 KB log cap. Plain
+//!   role/content requests, so `tokenizer_texts` can export the `azure-text` texts too.
 //!
 //! The same seed, count and mix always give the same bytes (a seeded `fastrand::Rng`).
 
@@ -32,6 +38,10 @@ pub enum Kind {
     Responses,
     Truncated,
     NotBillable,
+    /// Azure-shaped stream with the `include_usage` chunk (see [`Gen::azure_stream`]).
+    AzureUsage,
+    /// Azure-shaped stream without usage: the fallback-count path.
+    AzureText,
 }
 
 impl Kind {
@@ -45,10 +55,12 @@ impl Kind {
             Kind::Responses => "responses",
             Kind::Truncated => "truncated",
             Kind::NotBillable => "not-billable",
+            Kind::AzureUsage => "azure-usage",
+            Kind::AzureText => "azure-text",
         }
     }
 
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Chat,
         Kind::StreamUsage,
         Kind::StreamText,
@@ -57,6 +69,8 @@ impl Kind {
         Kind::Responses,
         Kind::Truncated,
         Kind::NotBillable,
+        Kind::AzureUsage,
+        Kind::AzureText,
     ];
 }
 
@@ -79,6 +93,8 @@ fn mix(name: &str) -> Option<Vec<(Kind, u32)>> {
             (Kind::Responses, 15),
         ],
         "tokenizer" => vec![(Kind::StreamText, 100)],
+        "azure-usage" => vec![(Kind::AzureUsage, 100)],
+        "azure-text" => vec![(Kind::AzureText, 100)],
         _ => return None,
     })
 }
@@ -534,6 +550,126 @@ impl Gen {
                "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]})
     }
 
+    /// Azure's per-choice content filter annotation: four categories, none filtered.
+    fn azure_filters() -> Value {
+        let safe = json!({"filtered": false, "severity": "safe"});
+        json!({"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe})
+    }
+
+    /// One Azure chat chunk object as Azure sends it; `usage: Some(Null)` writes the
+    /// `"usage":null` every chunk carries once `include_usage` is asked for.
+    fn azure_chunk(id: &str, model: &str, choice: Value, usage: Option<Value>) -> Value {
+        let mut c = json!({
+            "choices": [choice], "created": 1793611500, "id": id, "model": model,
+            "object": "chat.completion.chunk", "system_fingerprint": "fp_f3927aa00d",
+        });
+        if let Some(u) = usage {
+            c["usage"] = u;
+        }
+        c
+    }
+
+    fn azure_choice(delta: Value, finish: Option<&str>) -> Value {
+        json!({"content_filter_results": Self::azure_filters(), "delta": delta,
+               "finish_reason": finish, "index": 0, "logprobs": null})
+    }
+
+    /// Pieces of 1–40 characters (not bytes), as Azure streams them.
+    fn azure_pieces(&mut self, text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < chars.len() {
+            let n = self.rng.usize(1..=40).min(chars.len() - at);
+            out.push(chars[at..at + n].iter().collect());
+            at += n;
+        }
+        out
+    }
+
+    /// An Azure-shaped chat stream event (see the module doc), its size drawn up to the cap.
+    fn azure_stream(&mut self, with_usage: bool) -> Value {
+        const CAP: usize = 200 * 1024;
+        let kind = if with_usage {
+            Kind::AzureUsage
+        } else {
+            Kind::AzureText
+        };
+        let model = self.model_one_in(3);
+        let chat_path = "/openai/deployments/{d}/chat/completions";
+        let mut ev = self.envelope(kind, model, "ChatCompletions_Create", chat_path);
+        ev["streamUsageInjected"] = with_usage.into();
+        let id = format!("chatcmpl-{:x}", self.rng.u64(..));
+        let null = with_usage.then_some(Value::Null);
+        // About 560 bytes of event per chunk, 20 characters of content on average.
+        let budget = self.rng.usize(2 * 1024..CAP);
+        let tool = self.rng.u32(..10) == 0;
+        let mut chunks = vec![Self::prompt_filter()];
+        let first = if tool {
+            json!({"content": null, "refusal": null, "role": "assistant",
+                   "tool_calls": [{"index": 0, "id": "call_Az81", "type": "function",
+                                   "function": {"name": "get_invoice_status", "arguments": ""}}]})
+        } else {
+            json!({"content": "", "refusal": null, "role": "assistant"})
+        };
+        chunks.push(Self::azure_chunk(
+            &id,
+            model,
+            json!({"content_filter_results": {}, "delta": first,
+            "finish_reason": null, "index": 0, "logprobs": null}),
+            null.clone(),
+        ));
+        let text = self.text(budget / 28);
+        let pieces = if tool {
+            self.azure_pieces(&format!(
+                "{{\"invoice_id\":\"INV-2026-0042\",\"note\":{}}}",
+                Value::String(text)
+            ))
+        } else {
+            self.azure_pieces(&text)
+        };
+        for p in pieces {
+            let delta = if tool {
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]})
+            } else {
+                json!({"content": p})
+            };
+            chunks.push(Self::azure_chunk(
+                &id,
+                model,
+                Self::azure_choice(delta, None),
+                null.clone(),
+            ));
+        }
+        let finish = if tool { "tool_calls" } else { "stop" };
+        chunks.push(Self::azure_chunk(
+            &id,
+            model,
+            Self::azure_choice(json!({}), Some(finish)),
+            null,
+        ));
+        if with_usage {
+            chunks.push(
+                json!({"choices": [], "created": 1793611500, "id": id, "model": model,
+                "object": "chat.completion.chunk", "system_fingerprint": "fp_f3927aa00d",
+                "usage": self.usage()}),
+            );
+        }
+        let mut req = json!({"messages": self.messages(1500), "stream": true});
+        if with_usage {
+            req["stream_options"] = json!({"include_usage": true});
+        }
+        ev["request"] = req.to_string().into();
+        let mut body = Self::sse(&chunks);
+        // Keep the event under APIM's cap: drop content chunks from the middle if needed.
+        while body.len() + 4096 > CAP && chunks.len() > 4 {
+            chunks.remove(chunks.len() / 2);
+            body = Self::sse(&chunks);
+        }
+        ev["response"] = body.into();
+        ev
+    }
+
     pub fn event(&mut self, kind: Kind) -> Value {
         let chat_path = "/openai/deployments/{d}/chat/completions";
         match kind {
@@ -746,6 +882,7 @@ impl Gen {
                 }
                 ev
             }
+            Kind::AzureUsage | Kind::AzureText => self.azure_stream(kind == Kind::AzureUsage),
             Kind::NotBillable => {
                 let mut ev = self.event(Kind::Chat);
                 let (status, code) =
@@ -774,13 +911,15 @@ fn main() -> std::io::Result<()> {
             "--mix" => mix_name = val(),
             "--out" => out = Some(val()),
             _ => {
-                eprintln!("usage: corpus [--seed N] [--events N] [--mix mixed|usage|tokenizer] [--out FILE]");
+                eprintln!("usage: corpus [--seed N] [--events N] [--mix mixed|usage|tokenizer|azure-usage|azure-text] [--out FILE]");
                 std::process::exit(2);
             }
         }
     }
     let Some(weights) = mix(&mix_name) else {
-        eprintln!("corpus: unknown mix {mix_name:?} (mixed, usage, tokenizer)");
+        eprintln!(
+            "corpus: unknown mix {mix_name:?} (mixed, usage, tokenizer, azure-usage, azure-text)"
+        );
         std::process::exit(2);
     };
     let total: u32 = weights.iter().map(|(_, w)| w).sum();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each cargo-fuzz target for a given time, one after another, on one core.
 #
-#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET…]     (default: 600 s; all four targets)
+#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET…]     (default: 600 s; every target)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Corpora are seeded
 # from samples/ and tests/fixtures/host into fuzz/corpus/ (gitignored); crashes land in
@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 SECS="${1:-600}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(host_decode event_parse sse_parse core)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(host_decode event_parse sse_parse core per_event redact chunk_scan tail_usage)
 python3 seed.py
 mkdir -p target/fuzz-logs
 for t in "${TARGETS[@]}"; do cargo +nightly fuzz build "$t"; done

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Seeds fuzz/corpus/<target>/ from samples/*.jsonl and tests/fixtures/host (never committed).
 
-event_parse, core: one sample event per file; sse_parse: each sample's response body;
+event_parse, core: one sample event per file; sse_parse, tail_usage: each sample's response
+body; chunk_scan: each sample stream's chunks, one per file, plus two Azure-shaped chunks;
 host_decode: the host fixtures plus the samples wrapped as string, binary and plain-array
-invocations.
+invocations; per_event: a few samples at a time, separated by 0xFF, with a deep event (0xFE).
 """
 import base64
 import glob
@@ -37,6 +38,23 @@ for line in lines:
         body = ev.get(key)
         if isinstance(body, str) and body:
             put("sse_parse", body)
+            if key.lower() == "response" and body.lstrip().startswith(("data:", "event:")):
+                put("tail_usage", body)
+                for event in body.replace("\r\n", "\n").split("\n\n"):
+                    data = event.partition("data:")[2].strip()
+                    if data and data != "[DONE]":
+                        put("chunk_scan", data)
+
+SAFE = {"filtered": False, "severity": "safe"}
+FILTERS = {"hate": SAFE, "self_harm": SAFE, "sexual": SAFE, "violence": SAFE}
+for delta in ({"content": " inv\"oice\u00e9 42"},
+              {"tool_calls": [{"index": 0, "function": {"arguments": "{\"id\":"}}]}):
+    put("chunk_scan", json.dumps({
+        "choices": [{"content_filter_results": FILTERS, "delta": delta, "finish_reason": None,
+                     "index": 0, "logprobs": None}],
+        "created": 1793611500, "id": "chatcmpl-1", "model": "gpt-4o-2024-11-20",
+        "object": "chat.completion.chunk", "system_fingerprint": "fp_f3927aa00d", "usage": None},
+        separators=(",", ":")))
 
 for path in sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "host", "*.json"))):
     with open(path, encoding="utf-8") as f:
@@ -55,4 +73,9 @@ for line in lines:
 b64 = [base64.b64encode(l.encode()).decode() for l in lines]
 put("host_decode", json.dumps({"Data": {"events": json.dumps(b64)}, "Metadata": {"dataType": "binary", **meta}}))
 put("host_decode", json.dumps([json.loads(l) for l in lines]))
+# per_event: events separated by 0xFF; a chunk starting 0xFE is a deep event.
+for i in range(0, len(lines), 3):
+    chunk = [l.encode() for l in lines[i:i + 3]]
+    put("per_event", b"\xff".join(chunk[:1] + [b"\xfe\x05"] + chunk[1:]))
+put("per_event", b"\xff".join(l.encode() for l in lines[:4]))
 print({t: len(os.listdir(os.path.join(CORPUS, t))) for t in sorted(os.listdir(CORPUS))})

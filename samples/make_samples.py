@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the sample APIM events in samples/*.jsonl (schema v2 of DESIGN 3.1, plus one legacy v1).
+"""Writes the sample APIM events in samples/*.jsonl (APIM event schema v2 of docs/event-schema.md,
+plus one legacy v1) and the two-month billing set in samples/billing/.
 
 The request and response bodies follow the public Azure OpenAI REST formats (chat completions,
 streamed chunks with prompt_filter_results and content-filter annotations, the include_usage
@@ -261,4 +262,51 @@ write("truncated.jsonl", [
           path="/openai/deployments/gpt-41/chat/completions", api_version="2024-02-01", operation_id="ChatCompletions_Create",
           request=req_full[:3000], response=sse(chunks), request_truncated=True),
 ])
-print("samples written to", HERE)
+# 11. The billing set (samples/billing/): two months, three deployments of gpt-4o — `gpt-4o`
+#     (Global Standard), `chat-eu` (Data Zone Standard, whose EA rate changes on 2026-11-15) and
+#     `ptu-core` (provisioned: a monthly amount split by weighted tokens) — for `report
+#     --price-sheet`, `statement`, FOCUS and budgets. Deployment types come from the sheet's
+#     `deployments` (replay --price-sheet samples/billing/contoso-ea.json).
+def chat_call(request_id, day, hour, *, sub, sub_name, deployment, prompt, completion, cached=0, month=11,
+              caller=None):
+    ev = event(request_id, 0, sub=sub, sub_name=sub_name, caller=caller,
+               path=f"/openai/deployments/{deployment}/chat/completions", api_version="2024-10-21",
+               operation_id="ChatCompletions_Create",
+               request={"messages": [{"role": "user", "content": "Draft the monthly variance commentary."}]},
+               response={"choices": [{"content_filter_results": CF_SAFE, "finish_reason": "stop", "index": 0, "logprobs": None,
+                                      "message": {"content": "Variance commentary drafted.", "refusal": None, "role": "assistant"}}],
+                         "created": 1793611440, "id": f"chatcmpl-{request_id[:8]}", "model": "gpt-4o-2024-11-20",
+                         "object": "chat.completion", "prompt_filter_results": PROMPT_FILTER, "system_fingerprint": "fp_b705f0c291",
+                         "usage": {"completion_tokens": completion, "prompt_tokens": prompt, "total_tokens": prompt + completion,
+                                   "prompt_tokens_details": {"audio_tokens": 0, "cached_tokens": cached},
+                                   "completion_tokens_details": {"reasoning_tokens": 0}}})
+    ev["eventTime"] = f"2026-{month:02d}-{day:02d}T{hour:02d}:15:00.1234567Z"
+    return ev
+
+
+BILLING = os.path.join(HERE, "billing")
+os.makedirs(BILLING, exist_ok=True)
+FIN = dict(sub="finance-analytics", sub_name="Finance analytics")
+SUP = dict(sub="support-bot", sub_name="Customer support bot")
+PLAN = dict(sub="planning-agent", sub_name="FP&A planning agent")
+billing_events = [
+    # November, Global Standard and Data Zone, both sides of the 2026-11-15 rate change.
+    chat_call("b1000001-0000-4000-8000-000000000001", 3, 9, **FIN, deployment="gpt-4o", prompt=12000, completion=800, cached=4096),
+    chat_call("b1000001-0000-4000-8000-000000000002", 4, 14, **SUP, deployment="chat-eu", prompt=30000, completion=2500),
+    chat_call("b1000001-0000-4000-8000-000000000003", 14, 23, **SUP, deployment="chat-eu", prompt=18000, completion=1200),
+    chat_call("b1000001-0000-4000-8000-000000000004", 16, 8, **SUP, deployment="chat-eu", prompt=22000, completion=1900),
+    chat_call("b1000001-0000-4000-8000-000000000005", 20, 10, **PLAN, deployment="gpt-4o", prompt=45000, completion=6000),
+    # November on the provisioned deployment: weighted tokens 3:1 between planning and finance.
+    chat_call("b1000001-0000-4000-8000-000000000006", 5, 11, **PLAN, deployment="ptu-core", prompt=200000, completion=25000),
+    chat_call("b1000001-0000-4000-8000-000000000007", 18, 15, **PLAN, deployment="ptu-core", prompt=100000, completion=12500),
+    chat_call("b1000001-0000-4000-8000-000000000008", 25, 16, **FIN, deployment="ptu-core", prompt=100000, completion=12500),
+    # The same call delivered twice (at-least-once): counted once.
+    chat_call("b1000001-0000-4000-8000-000000000001", 3, 9, **FIN, deployment="gpt-4o", prompt=12000, completion=800, cached=4096),
+    # December: pay-as-you-go only; ptu-core has no calls, so its month stays unallocated.
+    chat_call("b1000001-0000-4000-8000-000000000009", 1, 10, **FIN, deployment="gpt-4o", prompt=9000, completion=700, month=12),
+    chat_call("b1000001-0000-4000-8000-000000000010", 2, 17, **SUP, deployment="chat-eu", prompt=26000, completion=2100, month=12),
+]
+with open(os.path.join(BILLING, "events-2026-11-12.jsonl"), "w", encoding="utf-8") as f:
+    for e in billing_events:
+        f.write(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n")
+print("samples written to", HERE, "and", BILLING)

@@ -325,15 +325,18 @@ fn record_non_billable_takes_no_value_so_the_file_after_it_is_read() {
 
 #[test]
 fn engine_flags_exist_only_on_replay_and_serve() {
-    for cmd in ["report", "resend"] {
+    for cmd in ["report", "resend", "statement"] {
+        let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
         for flag in [
-            "--price-sheet",
+            "--deployments",
             "--deployment-models",
             "--record-non-billable",
+            "[env: CHARGEBACK_",
         ] {
-            let help = text(&run_with_env(&[cmd, "--help"], &[], None).stdout);
             assert!(!help.contains(flag), "{cmd} lists {flag}");
         }
+        // Only report and statement have a --price-sheet, a flag that reads no setting.
+        assert_eq!(help.contains("--price-sheet"), cmd != "resend", "{cmd}");
         let out = run_with_env(&[cmd, "--record-non-billable", "-"], &[], None);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
     }
@@ -443,4 +446,77 @@ fn replay_with_stdout_closed_exits_1_saying_so() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Runs `chargeback ARGS` under `sh` with `redirect` (e.g. `<&-`) applied to it.
+fn run_redirected(args: &[&str], redirect: &str) -> Output {
+    let script = format!("exec \"$0\" \"$@\" {redirect}");
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(BIN)
+        .args(args)
+        .env_remove("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("sh runs")
+}
+
+#[test]
+fn replay_with_stdin_closed_exits_1_saying_so() {
+    for args in [&["replay", "-"][..], &["replay"][..]] {
+        let out = run_redirected(args, "<&-");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("stdin is closed"), "{args:?}: {err}");
+        assert!(err.contains("exit 1"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn replay_with_stdout_closed_from_the_start_exits_1_saying_so() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let out = run_redirected(&["replay", &emb], ">&-");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("stdout is closed"), "{err}");
+}
+
+#[test]
+fn dev_null_is_an_open_stream_empty_input_and_a_discarded_output_are_fine() {
+    let emb = format!("{}/samples/embeddings.jsonl", root());
+    let out = run_redirected(&["replay", "-"], "< /dev/null");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_redirected(&["replay", &emb], "> /dev/null");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_summary_footer_counts_zero_token_non_billable_rows_apart_from_billable_ones() {
+    let s = root();
+    let out = run_with_env(
+        &[
+            "replay",
+            "--record-non-billable",
+            "--summary",
+            &format!("{s}/samples/throttled-429.jsonl"),
+            &format!("{s}/samples/embeddings.jsonl"),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let footer = text(&out.stdout);
+    assert!(
+        footer.contains("2 events: 1 billable records, 1 non-billable zero-token rows"),
+        "{footer}"
+    );
+    // The table's TOTAL counts the billable call only.
+    let total = footer
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .expect("a TOTAL line");
+    assert_eq!(total.split_whitespace().nth(1), Some("1"), "{total}");
 }

@@ -47,8 +47,9 @@ if ($IsLinux) {
 }
 
 $manifest = Join-Path $root 'Cargo.toml'
-Write-Host "package: cargo $($buildArgs -join ' ') --release --target $target --bin chargeback"
-& cargo @buildArgs --release --target $target --bin chargeback --manifest-path $manifest
+# --no-default-features: the handler never reads blobs, so the package leaves out the blob sources.
+Write-Host "package: cargo $($buildArgs -join ' ') --release --no-default-features --target $target --bin chargeback"
+& cargo @buildArgs --release --no-default-features --target $target --bin chargeback --manifest-path $manifest
 if ($LASTEXITCODE -ne 0) { throw 'cargo build failed' }
 
 $binary = Join-Path $targetDir $target 'release' 'chargeback'

@@ -42,8 +42,10 @@ else
   exit 1
 fi
 
-echo "package: ${build[*]} --release --target $target --bin chargeback"
-"${build[@]}" --release --target "$target" --bin chargeback --manifest-path "$root/Cargo.toml"
+# --no-default-features: the handler never reads blobs, so the package leaves out the blob
+# sources (feature `blob`: the Azure SDK clients of `report`/`replay` over container URLs).
+echo "package: ${build[*]} --release --no-default-features --target $target --bin chargeback"
+"${build[@]}" --release --no-default-features --target "$target" --bin chargeback --manifest-path "$root/Cargo.toml"
 
 binary="$target_dir/$target/release/chargeback"
 [ -f "$binary" ] || {

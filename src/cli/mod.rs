@@ -1,11 +1,18 @@
 //! Argument parsing (clap) and dispatch: the settings every command shares, the commands, and
-//! the files-or-stdin rule of the offline tools.
+//! the files-or-stdin rule of the offline tools. Inputs (files, stdin, container URLs, Capture
+//! files) are `source`'s; the `--period/--since/--until` selection is `select`'s.
 
+mod bill;
 pub(crate) mod exit;
+mod prices;
 mod replay;
 mod report;
 mod resend;
+mod select;
 mod serve;
+mod source;
+mod statement;
+mod stdio;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
@@ -14,14 +21,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use chargeback_billing::{LedgerCounts, LedgerReader};
-use chargeback_core::{parse_deployment_models, EngineConfig, PriceSheet, UsageRecord};
+use chargeback_core::pricing::deployment_settings;
+use chargeback_core::{EngineConfig, PriceSheet};
 
 use exit::EXIT_CODES_HELP;
+use prices::PricesArgs;
 use replay::ReplayArgs;
 use report::ReportArgs;
 use resend::ResendArgs;
 use serve::ServeArgs;
+use statement::StatementArgs;
+
+pub(crate) use select::{SelectArgs, Selection};
+pub(crate) use source::read_ledgers;
 
 const ABOUT: &str =
     "Exact, attributed, priced usage accounting for Azure OpenAI behind Azure API Management.";
@@ -47,6 +59,10 @@ pub(crate) struct EngineArgs {
     /// (`deployment=model,deployment=model`).
     #[arg(long, env = "CHARGEBACK_DEPLOYMENT_MODELS", value_name = "MAP")]
     deployment_models: Option<String>,
+    /// Deployment → model and type (Azure SKU name): `name=model:GlobalStandard,…`; supersedes
+    /// --deployment-models entry by entry. The price sheet's `deployments` fill the gaps.
+    #[arg(long, env = "CHARGEBACK_DEPLOYMENTS", value_name = "MAP")]
+    deployments: Option<String>,
     /// A price sheet JSON file replacing the embedded list prices (see prices/ for the format).
     #[arg(long, env = "CHARGEBACK_PRICE_SHEET", value_name = "FILE")]
     price_sheet: Option<PathBuf>,
@@ -70,22 +86,47 @@ enum Command {
     Serve(ServeArgs),
     /// Turn captured APIM events into usage records (JSON lines on stdout, in input order).
     ///
-    /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, or a whole
-    /// Functions host request body. `-` or no file reads stdin. Dead letters go to stderr (or
+    /// Input: JSON lines of APIM events (v2 or legacy v1), a JSON array of events, a whole
+    /// Functions host request body, Event Hubs Capture files (`*.avro`) or a Capture container
+    /// URL (every `.avro` blob under it). `-` or no file reads stdin. Dead letters go to stderr (or
     /// --deadletter FILE); each carries its file and line. A line that is not UTF-8 or not JSON
     /// is a dead letter too, and the rest is read.
     #[command(after_help = EXIT_CODES_HELP)]
     Replay(ReplayArgs),
-    /// Aggregate ledger files (usage-record JSON lines), deduplicated by requestId (the first
-    /// row read wins; identical and conflicting duplicates are counted apart on stderr). A line
+    /// Aggregate ledgers (usage-record JSON lines: files, stdin, or the ledger's blob container
+    /// by URL), deduplicated by requestId (the first row read wins; identical and conflicting
+    /// duplicates are counted apart on stderr); `--period` picks a month by eventTime. A line
     /// that is not a usage record is skipped, counted and named by file and line.
+    ///
+    /// Per-call costs are summed exactly, per currency, and rounded once, when shown (8
+    /// decimals). With --price-sheet, each provisioned (PTU) deployment's monthly cost is split
+    /// over the consumers that used it that UTC month by weighted tokens (largest-remainder
+    /// rounding to the currency's minor unit, so the shares sum to the monthly cost exactly; a
+    /// month without calls is `(unallocated)`), shown as `allocated` beside pay-as-you-go;
+    /// --reprice prices every row again under that sheet. --consumers maps consumers to cost
+    /// centers and teams (`--by costCenter`). --format html writes the overview page, --format
+    /// focus a FOCUS 1.2 CSV; --budgets exits 4 when a budget is exceeded.
     #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
+    /// Write a month's statements: index.html (the overview) and, per consumer, cost center or
+    /// team, a self-contained HTML page and a CSV of its lines.
+    ///
+    ///   chargeback statement --period 2026-11 --out bill/ --price-sheet sheet.json usage-*.jsonl
+    ///
+    /// Each statement shows who, the period, the price sheet version, the totals (pay-as-you-go,
+    /// allocated provisioned cost with --price-sheet, total), a line per deployment × model ×
+    /// token kind with quantity, rate and amount, a daily chart, unpriced calls and why, and
+    /// the duplicates removed. Amounts are the exact sums `report` shows; the pages open offline
+    /// and print to PDF.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Statement(StatementArgs),
+    /// Price sheets: `check` one, `import` Azure Retail Prices API answers into one.
+    Prices(PricesArgs),
     /// Send ledger rows marked `telemetryUndelivered: true` to Application Insights again.
     ///
     /// The handler marks a row when Application Insights could not take it on the host's last
-    /// retry (or with no retry policy, or when ingestion refused it). Reads ledger files (usage-record
-    /// JSON lines; `-` or none reads stdin), sends each marked requestId once, reports counts on
+    /// retry (or with no retry policy, or when ingestion refused it). Reads ledgers (usage-record
+    /// JSON lines: files, `-` or none for stdin, or container URLs), sends each marked requestId once, reports counts on
     /// stderr and prints the rows still undelivered, as ledger lines, on stdout — keep them for
     /// the next attempt:
     ///
@@ -94,16 +135,18 @@ enum Command {
     /// Uses the same settings as `serve` (APPLICATIONINSIGHTS_CONNECTION_STRING, and
     /// APPLICATIONINSIGHTS_AUTHENTICATION_STRING with a managed identity). Exit 0 when every
     /// marked row was accepted; 1 when some remain or telemetry is not configured; 3 when a
-    /// line was unreadable (skipped). `replay --resend` does the same.
+    /// line (skipped) or a blob was unreadable. `replay --resend` does the same.
     #[command(after_help = EXIT_CODES_HELP)]
     Resend(ResendArgs),
 }
 
 pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
-    let mut cfg = EngineConfig::default();
-    if let Some(map) = a.deployment_models.as_deref() {
-        cfg.deployment_models = parse_deployment_models(map)?;
-    }
+    let mut cfg = EngineConfig {
+        deployments: deployment_settings(a.deployments.as_deref(), a.deployment_models.as_deref())
+            .context("invalid CHARGEBACK_DEPLOYMENTS / CHARGEBACK_DEPLOYMENT_MODELS")?,
+        record_non_billable: a.record_non_billable,
+        ..EngineConfig::default()
+    };
     if let Some(path) = a.price_sheet.as_ref().filter(|p| !p.as_os_str().is_empty()) {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
@@ -114,7 +157,9 @@ pub(crate) fn engine_config(a: &EngineArgs) -> Result<EngineConfig> {
         cfg.prices = PriceSheet::from_json(&text)
             .with_context(|| format!("invalid price sheet {}", path.display()))?;
     }
-    cfg.record_non_billable = a.record_non_billable;
+    for w in cfg.deployment_warnings() {
+        tracing::warn!(deployment = %w.deployment, "{w}");
+    }
     Ok(cfg)
 }
 
@@ -134,10 +179,12 @@ fn init_tracing() {
 pub(crate) fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Some(Command::Serve(a)) => serve::serve(a),
-        Some(Command::Replay(a)) if a.resend => resend::resend(&a.files),
+        Some(Command::Replay(a)) if a.resend => resend::resend(&a.files, &Selection::default()),
         Some(Command::Replay(a)) => replay::replay(a),
         Some(Command::Report(a)) => report::report(a),
-        Some(Command::Resend(a)) => resend::resend(&a.files),
+        Some(Command::Statement(a)) => statement::statement(a),
+        Some(Command::Prices(a)) => prices::prices(a),
+        Some(Command::Resend(a)) => resend::resend(&a.files, &a.select.selection()?),
         None => {
             match std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT").map(|p| p.trim().to_string()) {
                 Ok(port) => {
@@ -161,8 +208,12 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// An input by name, `-` for stdin. A stdin closed at start is an error, not an empty input.
 fn input_reader(path: &Path) -> Result<(String, Box<dyn BufRead>)> {
     if path.as_os_str() == "-" {
+        if stdio::closed_at_start(io::stdin()) {
+            anyhow::bail!("stdin is closed: nothing to read (give FILES, or pipe events in)");
+        }
         return Ok(("<stdin>".into(), Box::new(BufReader::new(io::stdin()))));
     }
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -179,30 +230,6 @@ fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
     } else {
         files.to_vec()
     }
-}
-
-/// Reads ledger files (usage-record JSON lines) through the one ledger reader and hands each
-/// first-seen record to `each`. Unreadable lines are counted and the first five reported on
-/// stderr by file and line (never content). An input that cannot be opened or read stops the
-/// reading (the error names it).
-fn read_ledgers(
-    files: &[PathBuf],
-    prefix: &str,
-    mut each: impl FnMut(UsageRecord),
-) -> Result<LedgerCounts> {
-    let mut reader = LedgerReader::new();
-    for path in &inputs_or_stdin(files) {
-        let (name, input) = input_reader(path)?;
-        let report = |b: &chargeback_billing::BadLine| {
-            if b.ordinal <= 5 {
-                eprintln!("{prefix}: {b}");
-            }
-        };
-        reader
-            .read(&name, input, &mut each, report)
-            .with_context(|| format!("cannot read {name}"))?;
-    }
-    Ok(reader.counts())
 }
 
 /// Settings given as empty environment values (`CHARGEBACK_PRICE_SHEET=` in

@@ -12,16 +12,18 @@ use chargeback_appinsights::AppInsights;
 use chargeback_billing::Undelivered;
 use chargeback_core::json_lines;
 
-use super::exit::{Outcome, Outcomes};
-use super::{init_tracing, read_ledgers};
+use super::exit::Outcome;
+use super::{init_tracing, read_ledgers, SelectArgs, Selection};
 
 #[derive(Args)]
 pub(crate) struct ResendArgs {
-    /// Ledger files (usage-record JSON lines); `-` or none reads stdin.
+    /// Ledger files (usage-record JSON lines), `-` or none for stdin, or container URLs.
     pub(crate) files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
 }
 
-pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
+pub(crate) fn resend(files: &[PathBuf], select: &Selection) -> Result<i32> {
     init_tracing();
     let Some(sink) = AppInsights::from_env().context("cannot start telemetry")? else {
         eprintln!(
@@ -32,7 +34,8 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
         return Ok(Outcome::Failed.code());
     };
     let mut marked = Undelivered::default();
-    let counts = read_ledgers(files, "chargeback resend", |r| marked.add(r))?;
+    let read = read_ledgers(files, select, "chargeback resend", |r| marked.add(r))?;
+    let counts = read.counts;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -69,16 +72,11 @@ pub(crate) fn resend(files: &[PathBuf]) -> Result<i32> {
             remaining.len()
         );
     }
-    let mut outcomes = Outcomes::default();
+    let mut outcomes = read.outcomes();
     outcomes.count(
         Outcome::Failed,
         remaining.len() as u64,
         "rows still undelivered",
-    );
-    outcomes.count(
-        Outcome::Rejects,
-        counts.unreadable,
-        "unreadable lines skipped",
     );
     Ok(outcomes.finish("chargeback resend"))
 }

@@ -46,7 +46,7 @@ pub fn telemetry_env(ingestion: &str, identity: &str) -> Vec<(&'static str, Stri
 }
 
 /// Settings every child gets unless the test says otherwise.
-const CLEARED: [&str; 9] = [
+const CLEARED: [&str; 11] = [
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "IDENTITY_ENDPOINT",
@@ -54,6 +54,8 @@ const CLEARED: [&str; 9] = [
     "CHARGEBACK_TELEMETRY_DEADLINE_SECS",
     "CHARGEBACK_TELEMETRY_RETRY_BASE_MS",
     "CHARGEBACK_DRAIN_SECS",
+    "CHARGEBACK_HEADER_TIMEOUT_SECS",
+    "CHARGEBACK_BODY_TIMEOUT_SECS",
     "CHARGEBACK_PRICE_SHEET",
     "CHARGEBACK_DEPLOYMENT_MODELS",
 ];
@@ -100,10 +102,16 @@ pub struct Handler {
 impl Handler {
     /// Starts `chargeback serve` on a free loopback port and waits until `GET /` answers.
     pub async fn start(env: &[(&'static str, String)]) -> Handler {
+        Handler::start_with(env, &[]).await
+    }
+
+    /// [`Handler::start`] with extra `serve` arguments.
+    pub async fn start_with(env: &[(&'static str, String)], args: &[&str]) -> Handler {
         let port = free_port();
         let out = Outputs::new();
         let child = base_command(env)
             .arg("serve")
+            .args(args)
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(out.path("stdout")).unwrap())

@@ -1,6 +1,7 @@
 //! Pure mapping of a `UsageRecord` to an Application Insights `EventData` envelope (`docs/telemetry.md`),
 //! with the documented field limits enforced by truncating on character boundaries.
 
+use rust_decimal::prelude::ToPrimitive;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use chargeback_core::UsageRecord;
@@ -238,6 +239,7 @@ fn record_properties(
     };
     opt("Model", record.model.as_deref());
     opt("Deployment", record.deployment.as_deref());
+    opt("DeploymentType", Some(record.deployment_type.as_str()));
     opt("ApiVersion", record.api_version.as_deref());
     opt("StatusCode", Some(&record.status_code.to_string()));
     opt("CachedTokens", Some(&record.cached_tokens.to_string()));
@@ -284,8 +286,10 @@ fn measurements(record: &UsageRecord) -> OrderedMap<f64> {
     m.push("TotalTokens", record.total_tokens as f64);
     m.push("CachedTokens", record.cached_tokens as f64);
     m.push("ReasoningTokens", record.reasoning_tokens as f64);
-    if let Some(cost) = record.cost.as_ref().filter(|c| c.total.is_finite()) {
-        m.push("Cost", cost.total);
+    // Measurements are doubles on the wire; the exact amount is the ledger's (and the `Cost`
+    // property's text). KQL sums of this measurement are approximate by nature.
+    if let Some(total) = record.cost.as_ref().and_then(|c| c.total.to_f64()) {
+        m.push("Cost", total);
     }
 
     m

@@ -10,7 +10,7 @@ use chargeback_appinsights::{
     build_envelope, envelope_json, parse_retry_after, AppInsights, AppInsightsConfig,
     ConnectionString, DeliveryReport, ManagedIdentityConfig, RetryPolicy,
 };
-use chargeback_core::{ApiOperation, Consumer, CountSource, UsageRecord};
+use chargeback_core::{ApiOperation, Consumer, CountSource, DeploymentType, UsageRecord};
 use fakes::{Identity, Ingestion, Reply, Seen};
 use serde_json::Value;
 
@@ -28,6 +28,7 @@ fn record(n: usize) -> UsageRecord {
         },
         api_operation: ApiOperation::ChatCompletion,
         deployment: Some("gpt-4o".into()),
+        deployment_type: DeploymentType::DEFAULT,
         model: Some("gpt-4o".into()),
         api_version: Some("2024-10-21".into()),
         stream: false,
@@ -41,6 +42,7 @@ fn record(n: usize) -> UsageRecord {
         count_source: CountSource::Usage,
         encoding: None,
         cost: None,
+        unpriced: None,
         service_name: None,
         region: None,
         partition_id: Some("0".into()),

@@ -5,8 +5,9 @@ use chargeback_appinsights::{
     EnvelopeContext, MAX_ITEM_BYTES, MAX_PROPERTY_KEY_CHARS, MAX_PROPERTY_VALUE_CHARS,
     ORIGINAL_SAMPLE_KEYS,
 };
-use chargeback_core::{ApiOperation, Consumer, Cost, CountSource, UsageRecord};
+use chargeback_core::{ApiOperation, Consumer, Cost, CountSource, DeploymentType, UsageRecord};
 use proptest::prelude::*;
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 const IKEY: &str = "0fa1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b";
@@ -25,6 +26,7 @@ fn record() -> UsageRecord {
         },
         api_operation: ApiOperation::ChatCompletion,
         deployment: Some("gpt-4o-prod".into()),
+        deployment_type: DeploymentType::DEFAULT,
         model: Some("gpt-4o".into()),
         api_version: Some("2024-10-21".into()),
         stream: true,
@@ -39,12 +41,13 @@ fn record() -> UsageRecord {
         encoding: None,
         cost: Some(Cost {
             currency: "USD".into(),
-            input: 0.0002,
-            cached_input: 0.00008,
-            output: 0.0003,
-            total: 0.00058,
+            input: Decimal::new(2, 4),
+            cached_input: Decimal::new(8, 5),
+            output: Decimal::new(3, 4),
+            total: Decimal::new(58, 5),
             price_sheet: "2025-01".into(),
         }),
+        unpriced: None,
         service_name: Some("apim-contoso".into()),
         region: Some("West Europe".into()),
         partition_id: Some("3".into()),
@@ -96,7 +99,7 @@ fn envelopes_carry_every_field_the_official_sdks_send() {
         "AppKey": "sub-finance", "Timestamp": "2025-03-04T05:06:07.1234567Z", "Stream": "True",
         "ApiOperation": "ChatCompletion", "PromptTokens": "120", "CompletionTokens": "30",
         "TotalTokens": "150", "TokenInfoId": "req-0001", "Model": "gpt-4o",
-        "Deployment": "gpt-4o-prod", "ApiVersion": "2024-10-21", "StatusCode": "200",
+        "Deployment": "gpt-4o-prod", "DeploymentType": "GlobalStandard", "ApiVersion": "2024-10-21", "StatusCode": "200",
         "CachedTokens": "64", "ReasoningTokens": "5", "CountSource": "streamUsage",
         "Cost": "0.00058", "Currency": "USD", "PriceSheet": "2025-01",
         "SubscriptionName": "Finance team", "ProductId": "starter", "UserId": "1",

@@ -20,6 +20,8 @@ pub struct BatchResult {
     pub records: Vec<UsageRecord>,
     pub dead_letters: Vec<DeadLetter>,
     pub skipped: BTreeMap<SkipReason, usize>,
+    /// Billable records without a cost, by reason (`Unpriced::code()`): counted, never guessed.
+    pub unpriced: BTreeMap<String, usize>,
 }
 
 impl BatchResult {
@@ -68,7 +70,12 @@ pub fn process_invocation(
     };
     for r in results {
         match r {
-            EventResult::Record(rec) => out.records.push(*rec),
+            EventResult::Record(rec) => {
+                if let Some(why) = &rec.unpriced {
+                    *out.unpriced.entry(why.clone()).or_default() += 1;
+                }
+                out.records.push(*rec)
+            }
             EventResult::Skipped(s) => *out.skipped.entry(s).or_default() += 1,
             EventResult::Dead(d) => out.dead_letters.push(d),
         }
@@ -104,6 +111,14 @@ pub fn summary_line(inv: &Invocation, result: &BatchResult, invocation_id: Optio
             .map(|(k, v)| format!("{}={v}", k.as_str()))
             .collect();
         s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if !result.unpriced.is_empty() {
+        let parts: Vec<String> = result
+            .unpriced
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        s.push_str(&format!("; unpriced {}", parts.join(", ")));
     }
     if let Some(p) = &inv.partition_id {
         s.push_str(&format!("; partition {p}"));

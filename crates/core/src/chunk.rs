@@ -159,7 +159,7 @@ macro_rules! reader {
 }
 
 /// `Value::as_str`.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub(super) struct Str<'a>(pub(crate) Option<Cow<'a, str>>);
 
 reader!(Str<'de>, Str<'de>, "a string", {
@@ -181,8 +181,15 @@ reader!(Str<'de>, Str<'de>, "a string", {
 });
 
 /// `Value::as_u64`.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub(super) struct U64<'a>(pub(crate) Option<u64>, std::marker::PhantomData<&'a ()>);
+
+impl U64<'_> {
+    /// The integer `v` (for readers other than serde's, such as `scan`).
+    pub(crate) fn of(v: u64) -> Self {
+        U64(Some(v), std::marker::PhantomData)
+    }
+}
 
 reader!(U64<'de>, U64<'de>, "an unsigned integer", {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<U64<'de>, E> {
@@ -200,7 +207,15 @@ reader!(U64<'de>, U64<'de>, "an unsigned integer", {
 });
 
 /// An array of `T` (`Value::as_array`), `None` for any other value.
+#[derive(Debug)]
 pub(super) struct Seq<'a, T>(pub(crate) Option<Vec<T>>, std::marker::PhantomData<&'a ()>);
+
+impl<T> Seq<'_, T> {
+    /// The array `items` (for readers other than serde's, such as `scan`).
+    pub(crate) fn of(items: Vec<T>) -> Self {
+        Seq(Some(items), std::marker::PhantomData)
+    }
+}
 
 impl<T> Default for Seq<'_, T> {
     fn default() -> Self {
@@ -256,7 +271,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Seq<'de, T> {
 /// default (every field absent).
 macro_rules! object {
     ($name:ident { $($field:ident : $ty:ty = $key:ident),* $(,)? }) => {
-        #[derive(Default)]
+        #[derive(Default, Debug)]
         pub(crate) struct $name<'a> {
             $(pub(crate) $field: $ty,)*
             _borrow: std::marker::PhantomData<&'a ()>,
@@ -289,6 +304,7 @@ macro_rules! object {
 }
 
 /// Present (with any value, `null` included) or absent, like `Value::get`.
+#[derive(Debug)]
 pub(super) struct Present<T>(pub(crate) Option<T>);
 
 impl<T> Default for Present<T> {
@@ -352,7 +368,7 @@ impl<'a> Chunk<'a> {
 
 /// Any value, kept as its JSON text (borrowed) to be read by a typed reader afterwards;
 /// `null` reads as absent, like `Option`.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub(super) struct Raw<'a>(pub(crate) Option<&'a serde_json::value::RawValue>);
 
 impl<'de> Deserialize<'de> for Raw<'de> {
@@ -363,7 +379,7 @@ impl<'de> Deserialize<'de> for Raw<'de> {
 }
 
 /// A message content: a string, or an array of parts (`text` or `refusal`).
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub(super) enum Content<'a> {
     #[default]
     None,

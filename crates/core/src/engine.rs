@@ -7,24 +7,26 @@
 //! operation → take the usage object, or count with the model's encoding (`count`) → price →
 //! record.
 
-use std::collections::HashMap;
-
+use chargeback_pricing::{
+    resolve_deployment, DeploymentMap, DeploymentType, DeploymentWarning, PriceSheet,
+    Usage as Priced,
+};
 use serde_json::Value;
 
 use crate::count::{count, Billing, Counted, Request};
 use crate::event::{parse_event, ApimEvent, EventError};
 use crate::operation::{is_non_inference_method, operation_from_name, route_from_path, Route};
-use crate::pricing::PriceSheet;
 use crate::record::{ApiOperation, CountSource, UsageRecord};
 use crate::response::{read_response, ResponseFacts, Usage};
-use crate::time::normalize_time;
+use crate::time::{normalize_time, parse_time};
 use crate::tokenizer::Encoding;
 
 /// Settings the core needs; built once at start-up.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Deployment name (lower-case) → model name, from `CHARGEBACK_DEPLOYMENT_MODELS`.
-    pub deployment_models: HashMap<String, String>,
+    /// Deployment name (lower-case) → model and type, from `CHARGEBACK_DEPLOYMENTS` and the
+    /// legacy `CHARGEBACK_DEPLOYMENT_MODELS` (`chargeback_pricing::deployment_settings`).
+    pub deployments: DeploymentMap,
     pub prices: PriceSheet,
     /// Write zero-token rows (billable: false) for non-billable calls instead of skipping them.
     pub record_non_billable: bool,
@@ -33,36 +35,41 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            deployment_models: HashMap::new(),
-            prices: PriceSheet::embedded(),
+            deployments: DeploymentMap::new(),
+            prices: embedded_sheet(),
             record_non_billable: false,
         }
     }
 }
 
-/// A malformed `CHARGEBACK_DEPLOYMENT_MODELS` value.
-#[derive(Debug, thiserror::Error)]
-#[error("CHARGEBACK_DEPLOYMENT_MODELS entry {entry:?} is not of the form deployment=model")]
-pub struct DeploymentMapError {
-    pub entry: String,
+/// The embedded sheet (validated by a test); an empty sheet, which prices nothing, if it ever
+/// failed to parse.
+fn embedded_sheet() -> PriceSheet {
+    PriceSheet::embedded().unwrap_or_else(|_| PriceSheet {
+        version: "none".into(),
+        currency: chargeback_pricing::Currency::new("USD").unwrap_or_else(|_| unreachable!()),
+        format: chargeback_pricing::SheetFormat::V2,
+        source: None,
+        taken_on: None,
+        rates: Vec::new(),
+        aliases: Default::default(),
+        deployments: DeploymentMap::new(),
+        provisioned: Default::default(),
+    })
 }
 
-/// Parses `deployment=model,deployment=model` (whitespace and empty entries allowed).
-pub fn parse_deployment_models(s: &str) -> Result<HashMap<String, String>, DeploymentMapError> {
-    let mut map = HashMap::new();
-    for entry in s.split([',', ';']).map(str::trim).filter(|e| !e.is_empty()) {
-        match entry.split_once('=') {
-            Some((d, m)) if !d.trim().is_empty() && !m.trim().is_empty() => {
-                map.insert(d.trim().to_ascii_lowercase(), m.trim().to_string());
-            }
-            _ => {
-                return Err(DeploymentMapError {
-                    entry: entry.to_string(),
-                })
-            }
-        }
+impl EngineConfig {
+    /// Every deployment on which the settings and the sheet's `deployments` disagree (the
+    /// setting wins). The caller logs them once at start-up: names and SKU only, never content.
+    pub fn deployment_warnings(&self) -> Vec<DeploymentWarning> {
+        self.deployments
+            .keys()
+            .filter(|name| self.prices.deployments.contains_key(*name))
+            .flat_map(|name| {
+                resolve_deployment(Some(name), &self.deployments, &self.prices.deployments).warnings
+            })
+            .collect()
     }
-    Ok(map)
 }
 
 /// Where an event came from; copied onto its record.
@@ -196,6 +203,7 @@ fn operation_of(ev: &ApimEvent<'_>, route: Option<&Route>, facts: &ResponseFacts
 /// The deployment and model a call is recorded under.
 struct Names {
     deployment: Option<String>,
+    deployment_type: DeploymentType,
     model: Option<String>,
 }
 
@@ -216,9 +224,12 @@ impl Names {
             .deployment_id
             .clone()
             .or_else(|| route.and_then(|r| r.deployment));
-        let mapped_model = deployment
-            .as_deref()
-            .and_then(|d| cfg.deployment_models.get(&d.to_ascii_lowercase()).cloned());
+        let resolved = resolve_deployment(
+            deployment.as_deref(),
+            &cfg.deployments,
+            &cfg.prices.deployments,
+        );
+        let mapped_model = resolved.model;
         // Many deployments are named after their model: a deployment name that is a known model
         // is the last resort when neither the response, the map nor the request names one.
         let model = facts
@@ -229,10 +240,11 @@ impl Names {
             .or_else(|| {
                 deployment
                     .clone()
-                    .filter(|d| cfg.prices.rates(d).is_some() || Encoding::for_model(d).is_some())
+                    .filter(|d| cfg.prices.knows_model(d) || Encoding::for_model(d).is_some())
             });
         Names {
             deployment: deployment.or_else(requested_model),
+            deployment_type: resolved.deployment_type,
             model,
         }
     }
@@ -256,12 +268,6 @@ fn build_record(
 ) -> UsageRecord {
     let u = counted.usage;
     let model = call.names.model;
-    let cost = if call.billable {
-        cfg.prices
-            .cost(model.as_deref(), u.prompt, u.cached, u.completion)
-    } else {
-        None
-    };
     let event_time = ev
         .event_time
         .as_deref()
@@ -269,12 +275,30 @@ fn build_record(
         .or_else(|| trace.enqueued_time.as_deref().and_then(normalize_time))
         .or_else(|| ev.event_time.clone())
         .unwrap_or_default();
+    let (cost, unpriced) = if call.billable {
+        let priced = Priced {
+            model: model.as_deref(),
+            version: None,
+            deployment_type: call.names.deployment_type,
+            event_time: parse_time(&event_time).unwrap_or_default(),
+            prompt: u.prompt,
+            cached: u.cached,
+            completion: u.completion,
+        };
+        match cfg.prices.price(&priced) {
+            Ok(c) => (Some(c), None),
+            Err(why) => (None, Some(why.code().to_string())),
+        }
+    } else {
+        (None, None)
+    };
     UsageRecord {
         request_id: ev.request_id.clone(),
         event_time,
         consumer: ev.consumer.clone(),
         api_operation: call.operation,
         deployment: call.names.deployment,
+        deployment_type: call.names.deployment_type,
         model,
         api_version: ev.api_version.clone(),
         stream: call.stream,
@@ -288,6 +312,7 @@ fn build_record(
         count_source: counted.source,
         encoding: counted.encoding.map(str::to_owned),
         cost,
+        unpriced,
         service_name: ev.service_name.clone(),
         region: ev.region.clone(),
         partition_id: trace.partition_id.clone(),
@@ -295,23 +320,5 @@ fn build_record(
         enqueued_time: trace.enqueued_time.as_deref().and_then(normalize_time),
         invocation_id: trace.invocation_id.clone(),
         telemetry_undelivered: false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_deployment_map_setting_is_parsed_leniently_but_strictly_shaped() {
-        let m = parse_deployment_models(" chat = gpt-4o-2024-11-20 ,, Emb=text-embedding-3-small ")
-            .unwrap();
-        assert_eq!(m.get("chat").map(String::as_str), Some("gpt-4o-2024-11-20"));
-        assert_eq!(
-            m.get("emb").map(String::as_str),
-            Some("text-embedding-3-small")
-        );
-        assert!(parse_deployment_models("chat").is_err());
-        assert!(parse_deployment_models("=x").is_err());
     }
 }

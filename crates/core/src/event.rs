@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::bounds::{self, Impossible};
 use crate::lenient::lenient_u64;
 use crate::record::Consumer;
 
@@ -31,6 +32,9 @@ pub enum EventError {
     NotAnObject(char),
     #[error("event has no requestId and is not a legacy v1 event (no appSubscriptionKey/request/response)")]
     MissingRequestId,
+    /// A status or usage count no API could have produced (`docs/event-schema.md`, "Bounds").
+    #[error("event has a value no real call can have: {0}")]
+    Impossible(#[from] Impossible),
 }
 
 /// One APIM-logged call, normalised. Bodies borrow from the raw event where JSON allows it.
@@ -97,13 +101,9 @@ struct EventFields<'a> {
     api_version: Option<String>,
     #[serde(default, alias = "DeploymentId", deserialize_with = "de_opt_string")]
     deployment_id: Option<String>,
-    #[serde(
-        default,
-        alias = "StatusCode",
-        alias = "ResponseCode",
-        deserialize_with = "de_opt_u64"
-    )]
-    status_code: Option<u64>,
+    /// Checked by `bounds::status_code` once read.
+    #[serde(default, alias = "StatusCode", alias = "ResponseCode")]
+    status_code: Option<serde_json::Value>,
     #[serde(
         default,
         alias = "StreamUsageInjected",
@@ -161,6 +161,10 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         return Err(EventError::NotAnObject(first));
     }
     let ev: EventFields<'_> = serde_json::from_str(raw).map_err(EventError::NotJson)?;
+    let status_code = match &ev.status_code {
+        Some(v) => bounds::status_code(v, "statusCode")?,
+        None => None,
+    };
     let non_empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
     let request_id = non_empty(ev.request_id);
     let is_v1 = request_id.is_none()
@@ -189,6 +193,10 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         ),
         (None, false) => return Err(EventError::MissingRequestId),
     };
+    let response = ev.response.filter(|b| !b.is_empty());
+    if let Some(body) = response.as_deref() {
+        bounds::check_response(body)?;
+    }
     // A v1 key is replaced by its fingerprint; an explicit subscription id wins when present.
     let subscription_id = subscription_id.or_else(|| {
         non_empty(ev.app_subscription_key)
@@ -214,10 +222,10 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         path: non_empty(ev.path),
         api_version: non_empty(ev.api_version),
         deployment_id: non_empty(ev.deployment_id),
-        status_code: ev.status_code.and_then(|c| u16::try_from(c).ok()),
+        status_code,
         stream_usage_injected: ev.stream_usage_injected.unwrap_or(false),
         request: ev.request.filter(|b| !b.is_empty()),
-        response: ev.response.filter(|b| !b.is_empty()),
+        response,
         request_truncated: ev.request_truncated.unwrap_or(false),
         response_truncated: ev.response_truncated.unwrap_or(false),
         api_operation_hint: non_empty(ev.api_operation),

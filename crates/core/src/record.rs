@@ -1,5 +1,6 @@
 //! The usage record: one ledger row per billable call (`docs/record.md`), serialised as camelCase JSON.
 
+use chargeback_pricing::{Cost, DeploymentType};
 use serde::{Deserialize, Serialize};
 
 /// Who used the tokens. Never holds a key or a token: a raw v1 key is replaced by its fingerprint.
@@ -93,19 +94,6 @@ impl CountSource {
     }
 }
 
-/// The price of one call. Absent from the record when the model has no price in the sheet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Cost {
-    pub currency: String,
-    pub input: f64,
-    pub cached_input: f64,
-    pub output: f64,
-    pub total: f64,
-    /// The `version` of the price sheet the rates came from.
-    pub price_sheet: String,
-}
-
 /// One billable call. `request_id` is the idempotency key: readers dedupe on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,6 +104,10 @@ pub struct UsageRecord {
     pub api_operation: ApiOperation,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// The deployment's type (Azure SKU name), always written; `GlobalStandard` when an old
+    /// ledger row has none.
+    #[serde(default = "default_deployment_type")]
+    pub deployment_type: DeploymentType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,8 +124,14 @@ pub struct UsageRecord {
     pub count_source: CountSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// The exact price (`chargeback_pricing::Cost`); absent for non-billable rows, provisioned
+    /// deployments and calls the sheet cannot price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
+    /// Why a billable call has no cost (`Unpriced::code()`: `noModel`, `noRateForModel`,
+    /// `noRateForType`, `beforeFirstRate`, `provisioned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpriced: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,4 +148,8 @@ pub struct UsageRecord {
     /// Insights on the host's last retry; `chargeback replay --resend` sends such rows later.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub telemetry_undelivered: bool,
+}
+
+fn default_deployment_type() -> DeploymentType {
+    DeploymentType::DEFAULT
 }

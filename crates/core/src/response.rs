@@ -19,6 +19,7 @@ use crate::partial_json::{find_last_object_after_key, parse_prefix};
 use crate::record::ApiOperation;
 use crate::sse;
 use crate::stream::scan_stream;
+use crate::tail::facts_from_tail;
 
 /// Token counts from a usage object, normalised across the chat and Responses spellings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -220,24 +221,33 @@ pub fn analyze(body: &str) -> ResponseFacts {
 
 /// Reads a logged response once: its facts and, for an event stream without usage, the
 /// generated texts of every choice, read in the same pass. A stream that shows a usage object
-/// is read for its facts only (its texts are not needed); a JSON document's texts are read on
-/// demand by [`completion_texts`], since a document almost always carries its usage.
+/// near its end is read from its tail (`tail`): the usage chunk and the first chunks only, and
+/// its texts are not read (they are not needed). A JSON document's texts are read on demand by
+/// [`completion_texts`], since a document almost always carries its usage.
+///
+/// When the facts come from the tail, `damaged` is `false`: whether a chunk in the middle is
+/// damaged only matters to a fallback count, and a call with a usage is never counted.
 pub(crate) fn read_response(body: &str) -> (ResponseFacts, Option<(Vec<ChoiceText>, bool)>) {
     if !sse::looks_like_sse(body) {
         return (analyze(body), None);
     }
-    scan_stream(body, !shows_usage_object(body))
+    if shows_usage_object(body) {
+        if let Some(facts) = facts_from_tail(body) {
+            return (facts, None);
+        }
+    }
+    scan_stream(body, true)
 }
 
 /// True when the last 64 KiB of the body have a `"usage"` key whose value is an object (a
 /// stream's usage is in its last chunk or terminal event). Only a hint: it decides whether the
-/// single stream pass also collects the texts; a wrong guess costs a second pass or some
-/// unneeded text, never a wrong count.
+/// tail lookup is tried before the full pass; a wrong guess costs time, never a wrong count.
 fn shows_usage_object(body: &str) -> bool {
     const TAIL: usize = 64 * 1024;
     let bytes = body.as_bytes();
     let bytes = &bytes[bytes.len().saturating_sub(TAIL)..];
-    memchr::memmem::rfind_iter(bytes, b"\"usage\"").any(|at| {
+    // A forward search: memchr's is vectorised, its reverse search is not.
+    memchr::memmem::find_iter(bytes, b"\"usage\"").any(|at| {
         let rest = bytes[at + 7..].trim_ascii_start();
         rest.strip_prefix(b":")
             .is_some_and(|r| r.trim_ascii_start().starts_with(b"{"))

@@ -29,6 +29,13 @@ pub fn events(body: &str) -> Events<'_> {
     }
 }
 
+/// Iterates the events of text that starts just after a blank line of an event-stream body
+/// (the parser's state is fresh there): the last events of that body, read alike. Unlike
+/// [`events`], a byte-order mark is not stripped, since only the body's first line may have one.
+pub(crate) fn events_after_blank_line(text: &str) -> Events<'_> {
+    Events { rest: text }
+}
+
 /// Iterator returned by [`events`].
 pub struct Events<'a> {
     rest: &'a str,

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use crate::chunk;
 use crate::operation::operation_from_object;
 use crate::record::ApiOperation;
-use crate::response::{non_empty, ChoiceText, ChunkHead, ResponseFacts, UsageJson};
+use crate::response::{non_empty, ChoiceText, ChunkHead, ResponseFacts, Usage, UsageJson};
+use crate::scan;
 use crate::sse;
 
 #[derive(Default)]
@@ -16,14 +17,32 @@ struct StreamChoice {
     function_args: String,
 }
 
+/// Which chunk readers a collecting pass uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Readers {
+    /// The `scan` scanner, the serde reader for whatever the scanner does not read.
+    Fast,
+    /// The serde reader alone (the reference the scanner is checked against).
+    SerdeOnly,
+}
+
+/// Generated texts and whether they were damaged.
+pub(crate) type Texts = (Vec<ChoiceText>, bool);
+
 /// One pass over an event stream: usage, model and operation (the facts) and, when `collect`,
 /// the generated text of every choice. A chunk that is not JSON marks both damaged; a `usage`
 /// or `response` object of the wrong shape marks only the facts damaged (the texts are still
 /// read).
-pub(crate) fn scan_stream(
+pub(crate) fn scan_stream(body: &str, collect: bool) -> (ResponseFacts, Option<Texts>) {
+    scan_stream_with(body, collect, Readers::Fast)
+}
+
+/// [`scan_stream`] with the chosen chunk readers.
+pub(crate) fn scan_stream_with(
     body: &str,
     collect: bool,
-) -> (ResponseFacts, Option<(Vec<ChoiceText>, bool)>) {
+    readers: Readers,
+) -> (ResponseFacts, Option<Texts>) {
     let mut facts = ResponseFacts {
         is_stream: true,
         ..ResponseFacts::default()
@@ -36,7 +55,7 @@ pub(crate) fn scan_stream(
             continue;
         }
         if collect {
-            let Ok(v) = serde_json::from_str::<chunk::Chunk<'_>>(data) else {
+            let Some(v) = read_chunk(data, readers) else {
                 texts_damaged = true;
                 facts.damaged = true;
                 continue;
@@ -74,9 +93,21 @@ pub(crate) fn scan_stream(
     (facts, Some((texts, texts_damaged)))
 }
 
+/// One chunk (its trimmed `data`) read by the chosen readers: with `Fast`, Azure's chat
+/// chunks by the scanner and anything else by the serde reader. `None` when it does not parse.
+pub(crate) fn read_chunk(data: &str, readers: Readers) -> Option<chunk::Chunk<'_>> {
+    if readers == Readers::Fast {
+        if let Some(c) = scan::scan_chunk(data) {
+            return Some(c);
+        }
+    }
+    serde_json::from_str(data).ok()
+}
+
 /// What one stream chunk (sent as `event`, if the stream names its events) says about usage,
-/// model and operation.
-fn chunk_facts(facts: &mut ResponseFacts, chunk: ChunkHead<'_>, event: Option<&str>) {
+/// model and operation: the first chunk to name an operation or a model sets it, and every
+/// chunk that carries a usage replaces the one before (the last one wins).
+pub(crate) fn chunk_facts(facts: &mut ResponseFacts, chunk: ChunkHead<'_>, event: Option<&str>) {
     let kind = event.or(chunk.kind.as_deref());
     if facts.operation.is_none() {
         facts.operation = match kind {
@@ -84,28 +115,32 @@ fn chunk_facts(facts: &mut ResponseFacts, chunk: ChunkHead<'_>, event: Option<&s
             _ => chunk.object.as_deref().and_then(operation_from_object),
         };
     }
-    if let Some(resp) = chunk.response {
-        if facts.model.is_none() {
-            facts.model = non_empty(resp.model);
-        }
-        let terminal = matches!(
-            kind,
-            Some("response.completed" | "response.incomplete" | "response.failed")
-        );
-        if terminal {
-            if let Some(u) = resp.usage.and_then(UsageJson::normalise) {
-                facts.usage = Some(u);
-                facts.usage_from_stream = true;
-            }
+    if facts.model.is_none() {
+        if let Some(resp) = &chunk.response {
+            facts.model = non_empty(resp.model.clone());
         }
     }
     if facts.model.is_none() {
-        facts.model = non_empty(chunk.model);
+        facts.model = non_empty(chunk.model.clone());
     }
-    if let Some(u) = chunk.usage.and_then(UsageJson::normalise) {
+    if let Some(u) = chunk_usage(chunk, event) {
         facts.usage = Some(u);
         facts.usage_from_stream = true;
     }
+}
+
+/// The usage one chunk carries: its own `usage`, else the `response.usage` of a Responses
+/// stream's terminal event (`response.completed|incomplete|failed`).
+pub(crate) fn chunk_usage(chunk: ChunkHead<'_>, event: Option<&str>) -> Option<Usage> {
+    let terminal = matches!(
+        event.or(chunk.kind.as_deref()),
+        Some("response.completed" | "response.incomplete" | "response.failed")
+    );
+    let own = chunk.usage.and_then(UsageJson::normalise);
+    own.or_else(|| {
+        let resp = chunk.response.filter(|_| terminal)?;
+        resp.usage.and_then(UsageJson::normalise)
+    })
 }
 
 /// Appends one stream chunk's generated text to its choice (or Responses output).

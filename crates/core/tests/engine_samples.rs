@@ -1,8 +1,6 @@
 //! The core turns each kind of logged call into the right record (`docs/record.md`, `docs/counting.md`): the samples in
 //! `samples/` plus pathological inputs that must never crash the process.
 
-use std::collections::HashMap;
-
 use chargeback_core::{process_event, EngineConfig, Outcome, SkipReason, Trace};
 use chargeback_core::{ApiOperation, CountSource, UsageRecord};
 use serde_json::{json, Value};
@@ -60,7 +58,8 @@ fn a_non_streamed_chat_takes_its_usage_object_including_cached_tokens_and_is_pri
     assert!(!r.stream);
     let cost = r.cost.expect("gpt-4o is priced");
     // (1290 − 1152) × 2.50 + 1152 × 1.25 + 36 × 10.00, per million tokens.
-    assert!((cost.total - (138.0 * 2.5 + 1152.0 * 1.25 + 36.0 * 10.0) / 1e6).abs() < 1e-12);
+    // (138 × 2.5 + 1152 × 1.25 + 36 × 10) / 1e6, exact.
+    assert_eq!(cost.total.to_string(), "0.002145");
     assert_eq!(cost.currency, "USD");
 }
 
@@ -294,7 +293,8 @@ fn the_deployment_map_picks_the_encoding_when_the_response_names_no_model() {
     let unmapped = record(&ev.to_string(), &cfg);
     assert_eq!(unmapped.encoding.as_deref(), Some("o200k_base"));
     assert_eq!(unmapped.model, None);
-    cfg.deployment_models = HashMap::from([("legacy-chat".to_string(), "gpt-4".to_string())]);
+    cfg.deployments =
+        chargeback_core::pricing::parse_deployment_models("legacy-chat=gpt-4").unwrap();
     let mapped = record(&ev.to_string(), &cfg);
     assert_eq!(mapped.encoding.as_deref(), Some("cl100k_base"));
     assert_eq!(mapped.model.as_deref(), Some("gpt-4"));

@@ -12,6 +12,11 @@
 //!   is written twice) — except on the host's last retry, or when the invocation carries no
 //!   `RetryContext`: then those rows are marked `telemetryUndelivered` in the ledger and the
 //!   answer is 200, for `chargeback resend` later.
+//! - `conn` — the accept loop: HTTP/1 connections with a header read timeout, stopped on the
+//!   shutdown signal. The body read timeout is the trigger's own (`routes::read_body`); both
+//!   answer a client too slow for them by closing its connection.
+//! - `trim` — memory after a huge batch: the allocator is given the chance to return what the
+//!   batch freed, so the process does not keep its peak.
 //! - `shutdown` — SIGTERM/SIGINT stop accepting connections and let in-flight invocations
 //!   finish, telemetry included, within a drain cap; an invocation whose telemetry would
 //!   outlast the cap is answered (as if its delivery had failed) just before it.
@@ -21,9 +26,13 @@
 
 #![warn(unreachable_pub)]
 
+mod conn;
 mod delivery;
 mod routes;
 mod shutdown;
+mod trim;
 
-pub use routes::{router, AppState, DEFAULT_MAX_BODY_BYTES};
-pub use shutdown::{serve_with_drain, DEFAULT_DRAIN};
+pub use conn::DEFAULT_HEADER_TIMEOUT;
+pub use routes::{router, AppState, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
+pub use shutdown::{serve_listener, serve_with_drain, ServeOptions, DEFAULT_DRAIN};
+pub use trim::HUGE_BATCH_BYTES;

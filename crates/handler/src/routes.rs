@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
@@ -15,17 +15,23 @@ use chargeback_core::{
     decode_invocation, process_invocation, response_body, summary_line, BatchResult, EngineConfig,
     Invocation,
 };
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
 use serde_json::json;
 
 use crate::delivery::{deliver, settle, Invoked};
 use crate::shutdown::ShutdownState;
+use crate::trim;
 
 /// The function folder name; the host posts to `/{name}`.
 pub(crate) const FUNCTION_NAME: &str = "ChargebackEventHubTrigger";
 
 /// Default cap on an invocation body: 100 events × 200 KB, escaped twice, with room to spare.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// Default time a client has to send a request's whole body once its headers are in: ample for
+/// the largest body over loopback (256 MiB arrive in well under a second), short enough that a
+/// client trickling bytes cannot hold a connection.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Counters since start, for the readiness endpoint and logs.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -68,6 +74,8 @@ pub struct AppState {
     /// The Application Insights sink; `None`: telemetry off, the ledger only.
     pub(crate) telemetry: Option<AppInsights>,
     pub(crate) shutdown: Arc<ShutdownState>,
+    /// Bound on reading an invocation's body ([`DEFAULT_BODY_TIMEOUT`]).
+    pub(crate) body_timeout: Duration,
 }
 
 impl AppState {
@@ -78,7 +86,15 @@ impl AppState {
             stats: Arc::new(Stats::default()),
             telemetry: None,
             shutdown: Arc::new(ShutdownState::default()),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
+    }
+
+    /// Bounds the time to read an invocation's body: a slower client gets a 408 and its
+    /// connection is closed.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> AppState {
+        self.body_timeout = timeout;
+        self
     }
 
     /// Sends every invocation's records to `sink` before answering.
@@ -162,8 +178,13 @@ pub(crate) async fn on_cores<T: Send + 'static>(
 
 /// The body, at most `limit` bytes: a larger `Content-Length` is refused before anything is
 /// read, and a body without one (chunked) is cut off as soon as it passes the limit; both answer
-/// 413 with the JSON error shape of every other rejection.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+/// 413 with the JSON error shape of every other rejection. A body not received within `timeout`
+/// answers 408 and closes the connection.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    (limit, timeout): (usize, Duration),
+) -> Result<Collected<Bytes>, Response> {
     let too_large = || {
         error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -179,8 +200,24 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+    let read = tokio::time::timeout(timeout, Limited::new(body, limit).collect());
+    let Ok(read) = read.await else {
+        // The connection is closed after this answer: the rest of the body is never read.
+        let mut answer = error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} s (CHARGEBACK_BODY_TIMEOUT_SECS)",
+                timeout.as_secs_f64()
+            ),
+        );
+        answer.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return Err(answer);
+    };
+    match read {
+        Ok(collected) => Ok(collected),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(_) => Err(error_response(
             StatusCode::BAD_REQUEST,
@@ -195,7 +232,7 @@ async fn invoke(
     body: Body,
     limit: usize,
 ) -> Response {
-    let body = match read_body(&headers, body, limit).await {
+    let body = match read_body(&headers, body, (limit, state.body_timeout)).await {
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
@@ -236,19 +273,30 @@ async fn invoke(
 /// for a body that is not an invocation, 500 when the core panicked, so the host retries).
 async fn run_batch(
     state: &AppState,
-    body: Bytes,
+    body: Collected<Bytes>,
     invocation_id: Option<String>,
 ) -> Result<(Invocation, BatchResult), Response> {
     let cfg = state.cfg.clone();
     let id = invocation_id.clone();
     let work = on_cores(move || {
-        decode_invocation(&body).map(|inv| {
+        // The body is joined, decoded and freed on one thread, and so are the events' texts: a
+        // large block freed by the thread that allocated it goes back to the allocator at once
+        // (see `trim`).
+        let body = body.to_bytes();
+        let (len, decoded) = (body.len(), decode_invocation(&body));
+        drop(body);
+        let done = decoded.map(|mut inv| {
             let result = process_invocation(&inv, id.as_deref(), &cfg);
+            inv.events = Vec::new();
             (inv, result)
-        })
+        });
+        (len, done)
     })
     .await;
-    match work {
+    if let Some((len, _)) = &work {
+        trim::after_batch(*len);
+    }
+    match work.map(|(_, done)| done) {
         Some(Ok(done)) => Ok(done),
         Some(Err(e)) => {
             tracing::warn!(error = %e, "rejected a request that is not a host invocation");

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
-use crate::routes::{router, AppState};
+use crate::conn::{serve_connections, DEFAULT_HEADER_TIMEOUT};
+use crate::routes::{router, AppState, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// Default bound on the shutdown drain (finishing in-flight invocations after SIGTERM/SIGINT).
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
@@ -73,39 +74,64 @@ pub(crate) async fn shutdown_signal() {
         _ = term => tracing::info!("SIGTERM received: finishing in-flight invocations"),
     }
 }
-/// Binds `addr` and serves until SIGTERM/SIGINT, with a drain cap: after SIGTERM/SIGINT no connection is accepted, in-flight
-/// invocations (telemetry included) answer within `drain`, and the function returns `Ok` —
-/// also when the cap cut the drain short (those invocations are re-delivered by the host).
+/// How the server runs: the body cap, the read timeouts, the shutdown drain.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Largest invocation body accepted (`CHARGEBACK_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Time to send a request's headers (`CHARGEBACK_HEADER_TIMEOUT_SECS`).
+    pub header_timeout: Duration,
+    /// Time to send a request's whole body once its headers are in
+    /// (`CHARGEBACK_BODY_TIMEOUT_SECS`).
+    pub body_timeout: Duration,
+    /// Bound on finishing in-flight invocations after SIGTERM/SIGINT (`CHARGEBACK_DRAIN_SECS`).
+    pub drain: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            drain: DEFAULT_DRAIN,
+        }
+    }
+}
+
+/// Binds `addr` and serves until SIGTERM/SIGINT, with a drain cap: after SIGTERM/SIGINT no
+/// connection is accepted, in-flight invocations (telemetry included) answer within the drain,
+/// and the function returns `Ok` — also when the cap cut the drain short (those invocations are
+/// re-delivered by the host).
 pub async fn serve_with_drain(
     addr: SocketAddr,
     state: AppState,
-    max_body_bytes: usize,
-    drain: Duration,
+    options: ServeOptions,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "chargeback custom handler listening");
-    serve_listener(listener, state, max_body_bytes, drain, shutdown_signal()).await
+    serve_listener(listener, state, options, shutdown_signal()).await
 }
 
 /// Serves on `listener` until `signal` resolves, then drains as [`serve_with_drain`] does.
-pub(crate) async fn serve_listener(
+pub async fn serve_listener(
     listener: tokio::net::TcpListener,
     state: AppState,
-    max_body_bytes: usize,
-    drain: Duration,
+    options: ServeOptions,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let drain = options.drain;
+    let state = state.with_body_timeout(options.body_timeout);
     let shutdown = state.shutdown.clone();
     let stats = state.stats.clone();
     let signalled = Arc::new(Notify::new());
     let notify = signalled.clone();
-    let server =
-        axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(async move {
-            signal.await;
-            shutdown.begin(Instant::now() + drain.saturating_sub(answer_margin(drain)));
-            notify.notify_one();
-        });
-    let server = std::future::IntoFuture::into_future(server);
+    let app = router(state, options.max_body_bytes);
+    let server = serve_connections(listener, app, options.header_timeout, async move {
+        signal.await;
+        shutdown.begin(Instant::now() + drain.saturating_sub(answer_margin(drain)));
+        notify.notify_one();
+    });
     tokio::pin!(server);
     tokio::select! {
         done = &mut server => return done,

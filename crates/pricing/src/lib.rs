@@ -10,6 +10,7 @@
 //!   `CHARGEBACK_DEPLOYMENT_MODELS` parsers and [`resolve_deployment`].
 //! - `model`: model-name normalisation, version suffixes and version matching.
 //! - `sheet`: [`PriceSheet`], [`Rate`], [`Usage`], [`Cost`], [`Unpriced`]; `PriceSheet::price`.
+//! - `json_number`: exact decimals as JSON numbers (the `cost` amounts of the ledger).
 //! - `parse`: JSON → sheet with [`Diagnostic`]s; `position`: line:column of a JSON path.
 //! - `provisioned`: [`ProvisionedDeployment`], [`TokenWeights`] (PTU weights).
 //! - `check`: [`check`] → a models × types × dates [`RateTable`] or diagnostics.
@@ -21,6 +22,7 @@ mod allocate;
 mod check;
 mod deployment;
 mod import;
+mod json_number;
 mod meter;
 mod model;
 mod money;

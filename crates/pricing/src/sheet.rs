@@ -72,18 +72,18 @@ pub struct Usage<'a> {
 }
 
 /// The exact price of one call. Serialises as the ledger's `cost` object, amounts as JSON
-/// numbers (exact for up to 15 significant digits, which per-call costs never exceed).
+/// numbers written and read as their exact digits (`json_number`), never through a float.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cost {
     pub currency: String,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub input: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub cached_input: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub output: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub total: Decimal,
     /// The `version` of the price sheet the rates came from.
     pub price_sheet: String,

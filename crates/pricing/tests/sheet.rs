@@ -326,7 +326,7 @@ fn a_cost_serialises_as_json_numbers_with_the_ledger_field_names() {
     let json = serde_json::to_string(&c).unwrap();
     assert_eq!(
         json,
-        r#"{"currency":"EUR","input":0.000258,"cachedInput":0.0,"output":0.000128,"total":0.000386,"priceSheet":"contoso-ea-2026-12"}"#
+        r#"{"currency":"EUR","input":0.000258,"cachedInput":0,"output":0.000128,"total":0.000386,"priceSheet":"contoso-ea-2026-12"}"#
     );
     let back: chargeback_pricing::Cost = serde_json::from_str(&json).unwrap();
     assert_eq!(back.total, d("0.000386"));

@@ -172,30 +172,45 @@ impl ContainerSource {
 
     /// Downloads `names` with at most `concurrency` in flight; the outcome keeps their order.
     pub async fn read(&self, names: &[String]) -> ReadOutcome {
+        let mut outcome = ReadOutcome::default();
+        self.read_each(names, |got| match got {
+            Ok(blob) => outcome.blobs.push(blob),
+            Err(unreadable) => outcome.unreadable.push(unreadable),
+        })
+        .await;
+        outcome
+    }
+
+    /// Downloads `names` with at most `concurrency` in flight and hands each to `each` as soon
+    /// as it and every blob before it are done, in the order of `names`: each blob whole, or
+    /// its [`Unreadable`] reason. Only the blobs in flight are held in memory.
+    pub async fn read_each(
+        &self,
+        names: &[String],
+        mut each: impl FnMut(Result<Blob, Unreadable>),
+    ) {
         let total = names.len();
         let progress = self.options.progress.clone();
         if let Some(p) = &progress {
             p(0, total);
         }
-        let mut done = 0usize;
-        let mut outcome = ReadOutcome::default();
         let mut results = futures::stream::iter(names.iter().cloned())
             .map(|name| async move {
                 let got = self.download(&name).await;
                 (name, got)
             })
             .buffered(self.options.concurrency.max(1));
+        let mut done = 0usize;
         while let Some((name, got)) = results.next().await {
-            match got {
-                Ok(bytes) => outcome.blobs.push(Blob { name, bytes }),
-                Err(reason) => outcome.unreadable.push(Unreadable { name, reason }),
-            }
+            each(match got {
+                Ok(bytes) => Ok(Blob { name, bytes }),
+                Err(reason) => Err(Unreadable { name, reason }),
+            });
             done += 1;
             if let Some(p) = &progress {
                 p(done, total);
             }
         }
-        outcome
     }
 
     async fn download(&self, name: &str) -> Result<Vec<u8>, String> {
@@ -298,6 +313,25 @@ pub fn fetch_blocking(
     stem: &str,
     options: SourceOptions,
 ) -> Result<ReadOutcome, StorageError> {
+    let mut outcome = ReadOutcome::default();
+    fetch_each_blocking(url, window, stem, options, |got| match got {
+        Ok(blob) => outcome.blobs.push(blob),
+        Err(unreadable) => outcome.unreadable.push(unreadable),
+    })?;
+    Ok(outcome)
+}
+
+/// Lists (the window and stem of [`ContainerSource::list`]) and hands each blob to `each` in
+/// name order as [`ContainerSource::read_each`] does, on a runtime of its own, for a
+/// synchronous caller: only the blobs in flight are held in memory. Returns how many blobs were
+/// listed. Must not be called from inside a tokio runtime.
+pub fn fetch_each_blocking(
+    url: &ContainerUrl,
+    window: Option<&ListWindow>,
+    stem: &str,
+    options: SourceOptions,
+    each: impl FnMut(Result<Blob, Unreadable>),
+) -> Result<usize, StorageError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -305,6 +339,8 @@ pub fn fetch_blocking(
         .map_err(|e| StorageError::Runtime(e.to_string()))?;
     runtime.block_on(async {
         let source = ContainerSource::connect(url, options)?;
-        source.fetch(window, stem).await
+        let names = source.list(window, stem).await?;
+        source.read_each(&names, each).await;
+        Ok(names.len())
     })
 }

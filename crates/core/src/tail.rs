@@ -1,0 +1,172 @@
+//! Usage from the tail of a stream: the usage chunk (or a Responses stream's terminal event) is
+//! found by walking the stream's events from its end, and only the few chunks the record needs
+//! are parsed — the usage chunk, and the first chunks until the model and operation are known.
+//!
+//! The answer is the full pass's answer (`stream::scan_stream`), or `None`, in which case the
+//! full pass runs. The full pass lets the last chunk that carries a usage win (a chunk's own
+//! `usage`, else the `response.usage` of a Responses terminal event), takes the model and the
+//! operation from the first chunks that name them, and skips a chunk that does not parse. The
+//! tail lookup keeps each of those rules:
+//! - Events are cut at blank lines only. After a blank line the event-stream parser's state is
+//!   fresh, so the events of the text after a blank line are exactly the last events of the
+//!   whole body; walking those pieces from the end visits the events in reverse order.
+//! - The first event from the end whose chunk parses and carries a usage is the last such event.
+//! - The head is read in order with the full pass's own per-chunk rule until both the model and
+//!   the operation are set (they are never changed afterwards).
+//!
+//! What the tail lookup does not learn is whether some chunk in the middle is damaged; that only
+//! matters to a fallback count, which never happens once a usage is known.
+
+use crate::response::{ChunkHead, ResponseFacts, Usage};
+use crate::sse;
+use crate::stream::{chunk_facts, chunk_usage, read_chunk, Readers};
+
+/// The facts of a stream that carries a usage, read from its tail and head; `None` when no
+/// chunk carries one (the full pass then reads everything, texts included).
+pub(crate) fn facts_from_tail(body: &str) -> Option<ResponseFacts> {
+    let usage = last_usage(body)?;
+    let mut facts = ResponseFacts {
+        is_stream: true,
+        ..ResponseFacts::default()
+    };
+    for ev in sse::events(body) {
+        if facts.model.is_some() && facts.operation.is_some() {
+            break;
+        }
+        let Some(head) = parse_head(&ev.data) else {
+            continue;
+        };
+        chunk_facts(&mut facts, head, ev.event);
+    }
+    facts.usage = Some(usage);
+    facts.usage_from_stream = true;
+    facts.damaged = false;
+    Some(facts)
+}
+
+/// A chunk's facts, `None` for `[DONE]`, an empty event, or a chunk whose facts the full pass
+/// skips (it does not parse, or its `usage` or `response` has the wrong shape). Read by the same
+/// readers as the full pass, so a chunk is skipped here exactly when it is skipped there.
+fn parse_head(data: &str) -> Option<ChunkHead<'_>> {
+    let data = data.trim();
+    if data == "[DONE]" || data.is_empty() {
+        return None;
+    }
+    read_chunk(data, Readers::Fast)?.head()
+}
+
+/// The usage of the last event that carries one.
+fn last_usage(body: &str) -> Option<Usage> {
+    for piece in pieces_from_end(body) {
+        // Only the body's first piece starts at its start (where a byte-order mark is dropped).
+        let events: Vec<sse::SseEvent<'_>> = if piece.as_ptr() == body.as_ptr() {
+            sse::events(piece).collect()
+        } else {
+            sse::events_after_blank_line(piece).collect()
+        };
+        for ev in events.iter().rev() {
+            if !may_name_usage(&ev.data) {
+                continue;
+            }
+            if let Some(u) = parse_head(&ev.data).and_then(|h| chunk_usage(h, ev.event)) {
+                return Some(u);
+            }
+        }
+    }
+    None
+}
+
+/// False only when the text cannot hold a key that reads as `usage`: it has neither the word
+/// nor a `\u` escape (the only escape that can spell a letter).
+fn may_name_usage(data: &str) -> bool {
+    let b = data.as_bytes();
+    memchr::memmem::find(b, b"usage").is_some() || memchr::memmem::find(b, b"\\u").is_some()
+}
+
+/// The body cut after each blank line, last piece first. Every piece but the first starts just
+/// after a run of line ends that holds a blank line.
+fn pieces_from_end(body: &str) -> impl Iterator<Item = &str> {
+    let bytes = body.as_bytes();
+    let mut end = bytes.len();
+    let mut search = bytes.len();
+    std::iter::from_fn(move || {
+        if end == 0 {
+            return None;
+        }
+        while let Some(last) = memchr::memrchr2(b'\r', b'\n', &bytes[..search]) {
+            let mut start = last;
+            while start > 0 && matches!(bytes[start - 1], b'\r' | b'\n') {
+                start -= 1;
+            }
+            search = start;
+            let run = &bytes[start..=last];
+            if run.len() >= 2 && run != b"\r\n" && last + 1 < end {
+                let piece = &body[last + 1..end];
+                end = last + 1;
+                return Some(piece);
+            }
+        }
+        let piece = &body[..end];
+        end = 0;
+        Some(piece)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_is_cut_after_blank_lines_only_last_piece_first() {
+        let body = "data: a\n\ndata: b\r\n\r\ndata: c\ndata: d\r\nevent: x\r\rdata: e";
+        let got: Vec<&str> = pieces_from_end(body).collect();
+        assert_eq!(
+            got,
+            vec![
+                "data: e",
+                "data: c\ndata: d\r\nevent: x\r\r",
+                "data: b\r\n\r\n",
+                "data: a\n\n"
+            ]
+        );
+        assert_eq!(got.concat().len(), body.len());
+    }
+
+    #[test]
+    fn a_lone_crlf_is_one_line_end_not_a_blank_line() {
+        let got: Vec<&str> = pieces_from_end("data: a\r\ndata: b\r\n").collect();
+        assert_eq!(got, vec!["data: a\r\ndata: b\r\n"]);
+    }
+
+    #[test]
+    fn the_last_chunk_with_a_usage_wins_and_a_damaged_tail_is_passed_over() {
+        let body = concat!(
+            "data: {\"model\":\"m\",\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\n",
+            "data: {\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3}}\n\n",
+            "data: {\"usage\":null}\n\n",
+            "data: {\"usage\":{\"prompt_tokens\":9,\"compl"
+        );
+        let f = facts_from_tail(body).unwrap();
+        assert_eq!(f.usage.map(|u| (u.prompt, u.completion)), Some((2, 3)));
+        assert_eq!(f.model.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn a_responses_usage_counts_only_on_a_terminal_event() {
+        let body = concat!(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"model\":\"gpt-4.1\",\"usage\":{\"input_tokens\":5}}}\n\n",
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":7,\"output_tokens\":2}}}\n\n",
+            "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"x\",\"response\":{\"usage\":{\"input_tokens\":9}}}\n\n",
+        );
+        let f = facts_from_tail(body).unwrap();
+        assert_eq!(f.usage.map(|u| (u.prompt, u.completion)), Some((7, 2)));
+        assert_eq!(f.model.as_deref(), Some("gpt-4.1"));
+        assert_eq!(f.operation, Some(crate::record::ApiOperation::Responses));
+    }
+
+    #[test]
+    fn a_stream_without_usage_has_no_tail_answer() {
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":null}\n\ndata: [DONE]\n\n";
+        assert_eq!(facts_from_tail(body), None);
+    }
+}
