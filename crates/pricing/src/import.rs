@@ -1,25 +1,27 @@
 //! `prices import`: Azure Retail Prices API answers (pages with `Items`, NDJSON of items, or
 //! arrays) → a v2 price sheet, with every meter it skips or cannot map listed by name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::deployment::DeploymentType;
+use crate::json_number;
 use crate::meter::{map_meter, MeterKind};
-use crate::parse::{decimal_of, MAX_AMOUNT};
+use crate::parse::MAX_AMOUNT;
 
 /// One item of a Retail Prices API answer (the fields the import reads).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct RetailItem {
     currency_code: String,
-    tier_minimum_units: Option<Value>,
-    retail_price: Option<Value>,
+    /// Numbers kept as their text, read exactly (never through a float).
+    tier_minimum_units: Option<Box<RawValue>>,
+    retail_price: Option<Box<RawValue>>,
     arm_region_name: String,
     effective_start_date: String,
     meter_name: String,
@@ -205,17 +207,21 @@ fn read_values(file: &str, text: &str, items: &mut Vec<RetailItem>) -> Result<()
         column: e.column(),
         message: e.to_string(),
     };
-    for value in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-        let value = value.map_err(parse_error)?;
-        let list = match value {
-            Value::Object(mut o) if o.contains_key("Items") => {
-                o.remove("Items").unwrap_or_default()
-            }
-            Value::Array(_) => value,
-            item => Value::Array(vec![item]),
-        };
-        let page: Vec<RetailItem> = serde_json::from_value(list).map_err(parse_error)?;
-        items.extend(page);
+    // Each document stays text until its shape is known, so prices are read from their digits.
+    for doc in serde_json::Deserializer::from_str(text).into_iter::<Box<RawValue>>() {
+        let doc = doc.map_err(parse_error)?;
+        let raw = doc.get();
+        if raw.starts_with('[') {
+            items.extend(serde_json::from_str::<Vec<RetailItem>>(raw).map_err(parse_error)?);
+            continue;
+        }
+        let members: HashMap<String, Box<RawValue>> =
+            serde_json::from_str(raw).map_err(parse_error)?;
+        match members.get("Items") {
+            Some(list) => items
+                .extend(serde_json::from_str::<Vec<RetailItem>>(list.get()).map_err(parse_error)?),
+            None => items.push(serde_json::from_str(raw).map_err(parse_error)?),
+        }
     }
     Ok(())
 }
@@ -259,7 +265,7 @@ fn classify(item: &RetailItem) -> Result<Decimal, SkipReason> {
     if item
         .tier_minimum_units
         .as_ref()
-        .and_then(decimal_of)
+        .and_then(|t| json_number::parse(t.get()).ok())
         .is_some_and(|t| !t.is_zero())
     {
         return Err(SkipReason::NotTokens(format!(
@@ -270,7 +276,7 @@ fn classify(item: &RetailItem) -> Result<Decimal, SkipReason> {
     let price = item
         .retail_price
         .as_ref()
-        .and_then(decimal_of)
+        .and_then(|p| json_number::parse(p.get()).ok())
         .ok_or_else(not_tokens)?;
     let per_million = price
         .checked_mul(Decimal::from(1_000_000))

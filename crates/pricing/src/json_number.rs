@@ -23,7 +23,8 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error>
     parse(raw.get()).map_err(D::Error::custom)
 }
 
-fn parse(text: &str) -> Result<Decimal, String> {
+/// An exact decimal from a JSON number's text (or a quoted number).
+pub(crate) fn parse(text: &str) -> Result<Decimal, String> {
     let t = text.trim();
     let t = t
         .strip_prefix('"')

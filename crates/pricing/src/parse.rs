@@ -3,15 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::deployment::{DeploymentEntry, DeploymentType};
+use crate::json_number;
 use crate::money::Currency;
-use crate::position::{position_of, JsonPath};
+use crate::position::{number_text_at, position_of, JsonPath};
 use crate::provisioned::{ProvisionedDeployment, TokenWeights};
 use crate::sheet::{PriceSheet, Rate, SheetFormat};
 
@@ -78,7 +78,10 @@ pub(crate) fn read_sheet(text: &str) -> Result<(Option<PriceSheet>, Vec<Diagnost
         column: e.column(),
         message: e.to_string(),
     })?;
-    let mut r = Reader::default();
+    let mut r = Reader {
+        text,
+        issues: Vec::new(),
+    };
     let sheet = r.sheet(&root);
     let mut diagnostics: Vec<Diagnostic> = r
         .issues
@@ -97,19 +100,6 @@ pub(crate) fn read_sheet(text: &str) -> Result<(Option<PriceSheet>, Vec<Diagnost
     diagnostics.sort_by_key(|d| (d.line, d.column));
     let ok = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     Ok((sheet.filter(|_| ok), diagnostics))
-}
-
-/// An exact decimal from a JSON number (integers exactly; others via their shortest text).
-pub(crate) fn decimal_of(v: &Value) -> Option<Decimal> {
-    let n = v.as_number()?;
-    if let Some(i) = n.as_i64() {
-        return Some(Decimal::from(i));
-    }
-    if let Some(u) = n.as_u64() {
-        return Some(Decimal::from(u));
-    }
-    let f = n.as_f64()?;
-    Decimal::from_str(&f.to_string()).ok()
 }
 
 /// The largest rate, weight or monthly amount a sheet may hold. It keeps every product of a
@@ -133,12 +123,13 @@ pub(crate) const RATE_FIELDS: [&str; 9] = [
 /// Model, version and deployment type: rates with the same key form one dated series.
 type RateKey = (String, Option<String>, DeploymentType);
 
-#[derive(Default)]
-struct Reader {
+struct Reader<'t> {
+    /// The sheet's text: amounts are read from their own digits there, never through a float.
+    text: &'t str,
     issues: Vec<(Severity, JsonPath, String)>,
 }
 
-impl Reader {
+impl Reader<'_> {
     fn error(&mut self, path: &JsonPath, message: String) {
         self.issues.push((Severity::Error, path.clone(), message));
     }
@@ -223,7 +214,13 @@ impl Reader {
     /// A non-negative decimal field; `None` when absent, an error when bad.
     fn amount(&mut self, obj: &Map<String, Value>, key: &str, path: &JsonPath) -> Option<Decimal> {
         let v = obj.get(key)?;
-        match decimal_of(v) {
+        let at = path.key(key);
+        let exact = v
+            .is_number()
+            .then(|| number_text_at(self.text, &at))
+            .flatten()
+            .and_then(|t| json_number::parse(t).ok());
+        match exact {
             Some(d) if d.is_sign_negative() && !d.is_zero() => {
                 self.error(&path.key(key), format!("`{key}` is negative ({d})"));
                 None

@@ -60,6 +60,30 @@ pub fn position_of(text: &str, path: &JsonPath) -> (usize, usize) {
     line_col(text, offset)
 }
 
+/// The text of the JSON number at `path` (`2.30`, `1e-3`), exactly as written; `None` when the
+/// path does not reach a number. The text must be valid JSON.
+pub fn number_text_at<'a>(text: &'a str, path: &JsonPath) -> Option<&'a str> {
+    let mut scanner = Scanner {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    scanner.ws();
+    for seg in &path.0 {
+        let found = match seg {
+            Seg::Key(k) => scanner.enter_member(k),
+            Seg::Index(n) => scanner.enter_element(*n),
+        };
+        if !found {
+            return None;
+        }
+    }
+    let rest = text.get(scanner.i..)?;
+    let len = rest
+        .find(|c: char| !matches!(c, '0'..='9' | '-' | '+' | '.' | 'e' | 'E'))
+        .unwrap_or(rest.len());
+    Some(&rest[..len]).filter(|n| !n.is_empty())
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;

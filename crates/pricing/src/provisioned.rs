@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenWeights {
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub input: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub cached_input: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub output: Decimal,
 }
 
@@ -46,7 +46,7 @@ impl TokenWeights {
 #[serde(rename_all = "camelCase")]
 pub struct ProvisionedDeployment {
     /// The cost of one UTC calendar month, in the sheet's currency.
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "crate::json_number")]
     pub monthly: Decimal,
     /// Omitted weights take the defaults of [`TokenWeights::default`].
     pub weights: TokenWeights,

@@ -197,3 +197,12 @@ fn a_file_that_is_not_an_answer_is_an_error_with_its_position() {
     let err = import_retail(&[("y.json", "{\n  oops")], &usd()).unwrap_err();
     assert!(matches!(err, ImportError::Parse { line: 2, .. }), "{err}");
 }
+
+#[test]
+fn a_retail_price_is_read_from_its_digits_never_through_a_float() {
+    let item = r#"{"currencyCode": "USD", "tierMinimumUnits": 0.0, "retailPrice": 0.0000250000000000000001, "armRegionName": "eastus", "effectiveStartDate": "2024-02-01T00:00:00Z", "meterName": "text-embedding-3-small glbl Tokens", "productName": "Azure OpenAI", "serviceName": "Foundry Models", "unitOfMeasure": "1K", "type": "Consumption"}"#;
+    let got = import_retail(&[("one.ndjson", item)], &usd()).unwrap();
+    let sheet = PriceSheet::from_json(&got.sheet_json).unwrap();
+    // 1K units: the per-1M rate is the price × 1000, every digit kept.
+    assert_eq!(sheet.rates[0].input, d("0.0250000000000000001"));
+}

@@ -351,3 +351,18 @@ fn absurd_amounts_are_refused_so_pricing_never_overflows() {
     u.cached = u64::MAX;
     assert!(s.price(&u).is_ok());
 }
+
+#[test]
+fn sheet_amounts_are_read_from_their_digits_even_beyond_what_a_float_holds() {
+    // 19 significant digits: an f64 keeps about 16, so a float reading would change them.
+    let text = ISSUE_SHEET
+        .replacen("\"input\": 2.30", "\"input\": 2.300000000000000001", 1)
+        .replacen(
+            "\"monthly\": 20000.00",
+            "\"monthly\": 20000.0000000000001",
+            1,
+        );
+    let s = PriceSheet::from_json(&text).unwrap();
+    assert!(s.rates.iter().any(|r| r.input == d("2.300000000000000001")));
+    assert_eq!(s.provisioned["ptu-core"].monthly, d("20000.0000000000001"));
+}
