@@ -1,9 +1,9 @@
 //! Where `replay`'s time goes on a stream corpus, phase by phase, single-threaded: reading the
-//! event (`parse_event`, bodies decoded), reading the response's texts (the stream pass), and
-//! counting them and the request. Each phase is timed over the whole corpus on its own, after
-//! the lines are in memory, in CPU time of this thread (Linux `/proc/thread-self/schedstat`, so a
-//! shared machine's other load does not count). A profile without a profiler: the release
-//! binary is stripped.
+//! event (`parse_event`, bodies checked and kept escaped), decoding the responses, reading their
+//! texts (the stream pass), and counting them and the request. Each phase is timed over the
+//! whole corpus on its own, after the lines are in memory, in CPU time of this thread (Linux
+//! `/proc/thread-self/schedstat`, so a shared machine's other load does not count). A profile
+//! without a profiler: the release binary is stripped.
 //!
 //! ```text
 //! cargo run --release --example stream_phases -- CORPUS.jsonl
@@ -48,16 +48,19 @@ fn main() -> std::io::Result<()> {
             .filter(|l| serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok())
             .count()
     });
-    let events = timed("parse_event (bodies decoded)", bytes, || {
+    let events = timed("parse_event (bodies checked, kept escaped)", bytes, || {
         lines
             .iter()
             .filter_map(|l| parse_event(l).ok())
             .collect::<Vec<_>>()
     });
-    let responses: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e.response.as_deref())
-        .collect();
+    let decoded = timed("decode the responses (one copy each)", bytes, || {
+        events
+            .iter()
+            .filter_map(|e| e.response.as_ref().map(|b| b.text()))
+            .collect::<Vec<_>>()
+    });
+    let responses: Vec<&str> = decoded.iter().map(|r| &r[..]).collect();
     let response_bytes: usize = responses.iter().map(|r| r.len()).sum();
     eprintln!("  decoded responses: {:.1} MB", response_bytes as f64 / 1e6);
     let texts = timed("completion_texts (the stream pass)", bytes, || {
@@ -83,8 +86,8 @@ fn main() -> std::io::Result<()> {
     timed("parse and count the requests", bytes, || {
         events
             .iter()
-            .filter_map(|e| e.request.as_deref())
-            .filter_map(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+            .filter_map(|e| e.request.as_ref())
+            .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.text()).ok())
             .map(|v| chat_request_tokens(&v, ModelTraits::for_model(None)))
             .sum::<u64>()
     });

@@ -57,8 +57,8 @@ fn main() -> std::io::Result<()> {
         };
         let request: Value = ev
             .request
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok())
+            .as_ref()
+            .and_then(|r| serde_json::from_str(&r.text()).ok())
             .unwrap_or(Value::Null);
         let mut texts: Vec<String> = Vec::new();
         let mut overhead: u64 = 3;
@@ -77,8 +77,8 @@ fn main() -> std::io::Result<()> {
                 }
             }
         }
-        if let Some(body) = ev.response.as_deref() {
-            for choice in completion_texts(body).0 {
+        if let Some(body) = &ev.response {
+            for choice in completion_texts(&body.text()).0 {
                 texts.push(choice.content);
                 texts.extend(choice.arguments);
             }

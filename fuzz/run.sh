@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 SECS="${1:-600}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(host_decode event_parse sse_parse core per_event redact chunk_scan tail_usage)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(host_decode event_parse sse_parse core per_event redact chunk_scan tail_usage escaped_event)
 python3 seed.py
 mkdir -p target/fuzz-logs
 for t in "${TARGETS[@]}"; do cargo +nightly fuzz build "$t"; done

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Seeds fuzz/corpus/<target>/ from samples/*.jsonl and tests/fixtures/host (never committed).
 
-event_parse, core: one sample event per file; sse_parse, tail_usage: each sample's response
+event_parse, core: one sample event per file; escaped_event: each sample event (first byte 0)
+and each sample stream body (first byte 1); sse_parse, tail_usage: each sample's response
 body; chunk_scan: each sample stream's chunks, one per file, plus two Azure-shaped chunks;
 host_decode: the host fixtures plus the samples wrapped as string, binary and plain-array
 invocations; per_event: a few samples at a time, separated by 0xFF, with a deep event (0xFE).
@@ -33,6 +34,7 @@ for path in sorted(glob.glob(os.path.join(ROOT, "samples", "*.jsonl"))):
 for line in lines:
     put("event_parse", line)
     put("core", line)
+    put("escaped_event", b"\x00" + line.encode("utf-8"))
     ev = json.loads(line)
     for key in ("response", "Response", "request", "Request"):
         body = ev.get(key)
@@ -40,6 +42,7 @@ for line in lines:
             put("sse_parse", body)
             if key.lower() == "response" and body.lstrip().startswith(("data:", "event:")):
                 put("tail_usage", body)
+                put("escaped_event", b"\x01" + body.encode("utf-8"))
                 for event in body.replace("\r\n", "\n").split("\n\n"):
                     data = event.partition("data:")[2].strip()
                     if data and data != "[DONE]":
@@ -55,6 +58,26 @@ for delta in ({"content": " inv\"oice\u00e9 42"},
         "created": 1793611500, "id": "chatcmpl-1", "model": "gpt-4o-2024-11-20",
         "object": "chat.completion.chunk", "system_fingerprint": "fp_f3927aa00d", "usage": None},
         separators=(",", ":")))
+
+# Streams longer than the escaped reading's first windows (2 KiB at each end),
+# with and without the usage chunk, so that windows are grown and cut inside events.
+for with_usage in (True, False):
+    chunks = [{"choices": [], "created": 0, "id": "", "model": "", "object": "",
+               "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": FILTERS}]}]
+    for i in range(110):
+        chunks.append({"choices": [{"content_filter_results": FILTERS,
+                                    "delta": {"content": f" w\"{i}\\"}, "finish_reason": None,
+                                    "index": 0, "logprobs": None}],
+                       "created": 1793611500, "id": "chatcmpl-1", "model": "gpt-4o-2024-11-20",
+                       "object": "chat.completion.chunk", "usage": None})
+    if with_usage:
+        chunks.append({"choices": [], "created": 1793611500, "id": "chatcmpl-1",
+                       "model": "gpt-4o-2024-11-20", "object": "chat.completion.chunk",
+                       "usage": {"prompt_tokens": 19, "completion_tokens": 110, "total_tokens": 129}})
+    body = "".join(f"data: {json.dumps(c, separators=(',', ':'))}\n\n" for c in chunks)
+    body += "data: [DONE]\n\n"
+    put("escaped_event", b"\x01" + body.encode("utf-8"))
+    put("escaped_event", b"\x03" + body.encode("utf-8"))
 
 for path in sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "host", "*.json"))):
     with open(path, encoding="utf-8") as f:

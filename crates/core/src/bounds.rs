@@ -13,6 +13,8 @@ use memchr::memmem;
 use serde::Deserialize;
 use serde_json::{Number, Value};
 
+use crate::body::{boundary_at_or_after, decode, objects_after_key, usage_key, Body};
+
 /// The ceiling of any token count of one call, and of its prompt and completion together: 10^9,
 /// a thousand times the largest context window (about 1M tokens) and far above what one
 /// embeddings request can carry.
@@ -213,6 +215,38 @@ impl Counts {
             _ => Ok(()),
         }
     }
+}
+
+/// [`check_response`] of a body's decoded text. A body that is still escaped is checked in its
+/// escaped form: the same `"usage"` objects are found there (`body::objects_after_key`), and each
+/// is decoded only as far as the usage reader reads it.
+///
+/// The body remembers where its last usage object starts, for the response reader.
+pub(crate) fn check_body(body: &mut Body<'_>) -> Result<(), Impossible> {
+    let Some(raw) = body.as_escaped() else {
+        return check_response(&body.text());
+    };
+    let mut last = None;
+    for open in objects_after_key(raw.as_bytes(), usage_key()) {
+        last = Some(open);
+        // The window grows until the object reads whole or fails before the window's end.
+        let mut size = 1024;
+        loop {
+            let end = boundary_at_or_after(raw, open.saturating_add(size));
+            let window = decode(raw.get(open..end).unwrap_or_default());
+            let mut de = serde_json::Deserializer::from_str(&window);
+            match Counts::deserialize(&mut de) {
+                Ok(counts) => {
+                    counts.check()?;
+                    break;
+                }
+                Err(e) if e.is_eof() && end < raw.len() => size = size.saturating_mul(4),
+                Err(_) => break,
+            }
+        }
+    }
+    body.set_last_usage_object(last);
+    Ok(())
 }
 
 /// Checks every usage object in a logged response body (a JSON document, a cut one, or an event

@@ -6,6 +6,7 @@ use std::cell::OnceCell;
 
 use serde_json::Value;
 
+use crate::body::Body;
 use crate::event::ApimEvent;
 use crate::partial_json::parse_prefix;
 use crate::prompt::{chat_request_tokens, input_tokens, ModelTraits};
@@ -28,16 +29,17 @@ pub(crate) struct Counted {
     pub(crate) encoding: Option<&'static str>,
 }
 
-/// The request body, parsed (prefix-repaired) on first use and then lent, never cloned.
+/// The request body, decoded and parsed (prefix-repaired) on first use and then lent, never
+/// cloned.
 pub(crate) struct Request<'a> {
-    text: Option<&'a str>,
+    body: Option<&'a Body<'a>>,
     parsed: OnceCell<Option<(Value, bool)>>,
 }
 
 impl<'a> Request<'a> {
-    pub(crate) fn new(text: Option<&'a str>) -> Request<'a> {
+    pub(crate) fn new(body: Option<&'a Body<'a>>) -> Request<'a> {
         Request {
-            text,
+            body,
             parsed: OnceCell::new(),
         }
     }
@@ -46,7 +48,7 @@ impl<'a> Request<'a> {
     /// none or it is not JSON.
     pub(crate) fn get(&self) -> Option<&(Value, bool)> {
         self.parsed
-            .get_or_init(|| self.text.and_then(parse_prefix))
+            .get_or_init(|| self.body.and_then(|b| parse_prefix(&b.text())))
             .as_ref()
     }
 }
@@ -83,7 +85,7 @@ pub(crate) fn count(
     let completion = if billing == Billing::PromptOnly || operation == ApiOperation::Embeddings {
         0
     } else {
-        completion_tokens(ev.response.as_deref(), stream_texts, traits, &mut truncated)
+        completion_tokens(ev.response.as_ref(), stream_texts, traits, &mut truncated)
     };
     Some(Counted {
         usage: Usage {
@@ -148,7 +150,7 @@ fn prompt_tokens(
 /// The completion counted from the generated texts (a stream's were read in the same pass as its
 /// facts). A missing or damaged response sets `truncated`.
 fn completion_tokens(
-    response: Option<&str>,
+    response: Option<&Body<'_>>,
     stream_texts: StreamTexts,
     traits: ModelTraits,
     truncated: &mut bool,
@@ -157,7 +159,7 @@ fn completion_tokens(
         *truncated = true;
         return 0;
     };
-    let (texts, damaged) = stream_texts.unwrap_or_else(|| completion_texts(body));
+    let (texts, damaged) = stream_texts.unwrap_or_else(|| completion_texts(&body.text()));
     *truncated |= damaged;
     let enc = traits.encoding;
     texts

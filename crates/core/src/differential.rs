@@ -3,8 +3,11 @@
 //!
 //! The general path is the full pass over every chunk with the serde chunk reader. A record
 //! uses a stream's facts (usage, model, operation; `damaged` only when there is no usage) and,
-//! when there is no usage, its texts; so the fast path must give exactly those.
+//! when there is no usage, its texts; so the fast path must give exactly those. For a whole
+//! event, the general path decodes its bodies when it reads the event; the fast path keeps them
+//! escaped and decodes only what it reads, and both must give the same record or refusal.
 
+use crate::engine::{process_event, process_event_decoded, EngineConfig, Trace};
 use crate::response::{read_response, ResponseFacts};
 use crate::scan::scan_chunk;
 use crate::sse;
@@ -50,6 +53,21 @@ pub fn stream_paths_agree(body: &str) -> Result<(), String> {
     }
     same("facts", &fast, &general)?;
     same("texts", &fast_texts, &general_texts)
+}
+
+/// `Err` when one raw event gives another record, skip or refusal with its bodies kept escaped
+/// (as `process_event` reads it) than with its bodies decoded when it is read.
+pub fn event_paths_agree(raw: &str) -> Result<(), String> {
+    let cfg = EngineConfig::default();
+    let shown = |r: Result<crate::engine::Outcome, crate::event::EventError>| match r {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => Err(e.to_string()),
+    };
+    same(
+        "outcome",
+        &shown(process_event(raw, &Trace::default(), &cfg)),
+        &shown(process_event_decoded(raw, &Trace::default(), &cfg)),
+    )
 }
 
 fn same<T: PartialEq + std::fmt::Debug>(what: &str, fast: &T, general: &T) -> Result<(), String> {

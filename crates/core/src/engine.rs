@@ -14,10 +14,10 @@ use chargeback_pricing::{
 use serde_json::Value;
 
 use crate::count::{count, Billing, Counted, Request};
-use crate::event::{parse_event, ApimEvent, EventError};
+use crate::event::{parse_event, parse_event_decoded, ApimEvent, EventError};
 use crate::operation::{is_non_inference_method, operation_from_name, route_from_path, Route};
 use crate::record::{ApiOperation, CountSource, UsageRecord};
-use crate::response::{read_response, ResponseFacts, Usage};
+use crate::response::{read_body, ResponseFacts, Usage};
 use crate::time::{normalize_time, parse_time};
 use crate::tokenizer::Encoding;
 
@@ -116,16 +116,23 @@ pub fn process_event(raw: &str, trace: &Trace, cfg: &EngineConfig) -> Result<Out
     Ok(process_parsed(&ev, trace, cfg))
 }
 
+/// [`process_event`] with the event's bodies decoded whole when it is read (the general path of
+/// the differential checks).
+pub(crate) fn process_event_decoded(
+    raw: &str,
+    trace: &Trace,
+    cfg: &EngineConfig,
+) -> Result<Outcome, EventError> {
+    let ev = parse_event_decoded(raw)?;
+    Ok(process_parsed(&ev, trace, cfg))
+}
+
 /// Processes an already-parsed event.
 fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> Outcome {
     if ev.method.as_deref().is_some_and(is_non_inference_method) {
         return Outcome::Skipped(SkipReason::NotInference);
     }
-    let (facts, stream_texts) = ev
-        .response
-        .as_deref()
-        .map(read_response)
-        .unwrap_or_default();
+    let (facts, stream_texts) = ev.response.as_ref().map(read_body).unwrap_or_default();
     let status = ev.status_code.unwrap_or(match &facts.error_code {
         Some(code) => code.parse().unwrap_or(400),
         None => 200,
@@ -134,7 +141,7 @@ fn process_parsed(ev: &ApimEvent<'_>, trace: &Trace, cfg: &EngineConfig) -> Outc
     let route = ev.path.as_deref().map(route_from_path);
     let operation = operation_of(ev, route.as_ref(), &facts);
     // The request is parsed only when something needs it, and then once.
-    let request = Request::new(ev.request.as_deref());
+    let request = Request::new(ev.request.as_ref());
     let names = Names::resolve(ev, route, &facts, &request, cfg);
     let stream = facts.is_stream
         || (ev.response.is_none()

@@ -10,8 +10,10 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::body::Body;
 use crate::bounds::{self, Impossible};
 use crate::lenient::lenient_u64;
 use crate::record::Consumer;
@@ -37,7 +39,7 @@ pub enum EventError {
     Impossible(#[from] Impossible),
 }
 
-/// One APIM-logged call, normalised. Bodies borrow from the raw event where JSON allows it.
+/// One APIM-logged call, normalised. Bodies borrow from the raw event, still escaped (`Body`).
 #[derive(Debug, Clone)]
 pub struct ApimEvent<'a> {
     pub schema: Schema,
@@ -54,8 +56,8 @@ pub struct ApimEvent<'a> {
     pub deployment_id: Option<String>,
     pub status_code: Option<u16>,
     pub stream_usage_injected: bool,
-    pub request: Option<Cow<'a, str>>,
-    pub response: Option<Cow<'a, str>>,
+    pub request: Option<Body<'a>>,
+    pub response: Option<Body<'a>>,
     pub request_truncated: bool,
     pub response_truncated: bool,
     /// The v1 `apiOperation` field, a hint only.
@@ -110,10 +112,11 @@ struct EventFields<'a> {
         deserialize_with = "de_opt_bool"
     )]
     stream_usage_injected: Option<bool>,
-    #[serde(default, borrow, alias = "Request", deserialize_with = "de_opt_body")]
-    request: Option<Cow<'a, str>>,
-    #[serde(default, borrow, alias = "Response", deserialize_with = "de_opt_body")]
-    response: Option<Cow<'a, str>>,
+    /// Kept as the event's own text, checked but not decoded (`body`).
+    #[serde(default, borrow, alias = "Request")]
+    request: Option<&'a RawValue>,
+    #[serde(default, borrow, alias = "Response")]
+    response: Option<&'a RawValue>,
     #[serde(default, alias = "RequestTruncated", deserialize_with = "de_opt_bool")]
     request_truncated: Option<bool>,
     #[serde(default, alias = "ResponseTruncated", deserialize_with = "de_opt_bool")]
@@ -149,6 +152,23 @@ fn v1_request_id(parts: &[Option<&str>]) -> String {
 
 /// Parses one raw APIM event (the Event Hubs message body).
 pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
+    parse(raw, Bodies::Escaped)
+}
+
+/// [`parse_event`] with the bodies decoded whole when the event is read, and checked as decoded
+/// text: the general path that the differential checks compare the escaped one with.
+pub(crate) fn parse_event_decoded(raw: &str) -> Result<ApimEvent<'_>, EventError> {
+    parse(raw, Bodies::Decoded)
+}
+
+/// How an event's bodies are kept once read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bodies {
+    Escaped,
+    Decoded,
+}
+
+fn parse(raw: &str, bodies: Bodies) -> Result<ApimEvent<'_>, EventError> {
     let first = raw
         .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
         .chars()
@@ -161,6 +181,13 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         return Err(EventError::NotAnObject(first));
     }
     let ev: EventFields<'_> = serde_json::from_str(raw).map_err(EventError::NotJson)?;
+    let mut request = body(raw, ev.request)?;
+    let mut response = body(raw, ev.response)?;
+    if bodies == Bodies::Decoded {
+        for b in [&mut request, &mut response].into_iter().flatten() {
+            *b = Body::from_text(b.text().into_owned());
+        }
+    }
     let status_code = match &ev.status_code {
         Some(v) => bounds::status_code(v, "statusCode")?,
         None => None,
@@ -169,7 +196,7 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
     let request_id = non_empty(ev.request_id);
     let is_v1 = request_id.is_none()
         && ev.schema_version.unwrap_or(1) < 2
-        && (ev.app_subscription_key.is_some() || ev.request.is_some() || ev.response.is_some());
+        && (ev.app_subscription_key.is_some() || request.is_some() || response.is_some());
     let (schema, request_id, subscription_id) = match (request_id, is_v1) {
         (Some(id), _) => (
             if ev.schema_version.unwrap_or(2) >= 2 && ev.app_subscription_key.is_none() {
@@ -186,16 +213,16 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
                 ev.event_time.as_deref(),
                 ev.app_subscription_key.as_deref(),
                 ev.api_operation.as_deref(),
-                ev.request.as_deref(),
-                ev.response.as_deref(),
+                request.as_ref().map(Body::text).as_deref(),
+                response.as_ref().map(Body::text).as_deref(),
             ]),
             None,
         ),
         (None, false) => return Err(EventError::MissingRequestId),
     };
-    let response = ev.response.filter(|b| !b.is_empty());
-    if let Some(body) = response.as_deref() {
-        bounds::check_response(body)?;
+    let mut response = response.filter(|b| !b.is_empty());
+    if let Some(body) = &mut response {
+        bounds::check_body(body)?;
     }
     // A v1 key is replaced by its fingerprint; an explicit subscription id wins when present.
     let subscription_id = subscription_id.or_else(|| {
@@ -224,12 +251,51 @@ pub fn parse_event(raw: &str) -> Result<ApimEvent<'_>, EventError> {
         deployment_id: non_empty(ev.deployment_id),
         status_code,
         stream_usage_injected: ev.stream_usage_injected.unwrap_or(false),
-        request: ev.request.filter(|b| !b.is_empty()),
+        request: request.filter(|b| !b.is_empty()),
         response,
         request_truncated: ev.request_truncated.unwrap_or(false),
         response_truncated: ev.response_truncated.unwrap_or(false),
         api_operation_hint: non_empty(ev.api_operation),
     })
+}
+
+/// A body as the event carries it. A JSON string is kept escaped unless it holds a `\u` escape;
+/// then it is decoded now, by `serde_json`, which refuses a lone surrogate as it always did. A
+/// body logged as an object or array is kept as its JSON text; any other value is no body.
+fn body<'a>(event: &str, value: Option<&'a RawValue>) -> Result<Option<Body<'a>>, EventError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let text = value.get();
+    let decoded = match text.as_bytes().first() {
+        Some(b'"') => {
+            let contents = text.get(1..text.len() - 1).unwrap_or_default();
+            if let Some(body) = Body::escaped(contents) {
+                return Ok(Some(body));
+            }
+            serde_json::from_str::<String>(text)
+        }
+        Some(b'{' | b'[') => serde_json::from_str::<serde_json::Value>(text).map(|v| v.to_string()),
+        _ => return Ok(None),
+    };
+    decoded
+        .map(|t| Some(Body::from_text(t)))
+        .map_err(|e| EventError::NotJson(decoding_error(event).unwrap_or(e)))
+}
+
+/// Where reading the event with its bodies decoded fails: the error, with its place in the
+/// event, that a body's decoding gave.
+fn decoding_error(event: &str) -> Option<serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Bodies<'a> {
+        #[serde(default, borrow, alias = "Request", deserialize_with = "de_opt_body")]
+        #[allow(dead_code)]
+        request: Option<Cow<'a, str>>,
+        #[serde(default, borrow, alias = "Response", deserialize_with = "de_opt_body")]
+        #[allow(dead_code)]
+        response: Option<Cow<'a, str>>,
+    }
+    serde_json::from_str::<Bodies<'_>>(event).err()
 }
 
 // ---- lenient scalar deserialisers: APIM policy expressions are not always typed as we'd like ----
@@ -326,7 +392,10 @@ mod tests {
         assert_eq!(ev.consumer.caller_app_id.as_deref(), Some("app-guid"));
         assert_eq!(ev.status_code, Some(200));
         assert!(ev.stream_usage_injected);
-        assert_eq!(ev.request.as_deref(), Some("{\"messages\":[]}"));
+        assert_eq!(
+            ev.request.as_ref().map(Body::text).as_deref(),
+            Some("{\"messages\":[]}")
+        );
     }
 
     #[test]
@@ -358,9 +427,34 @@ mod tests {
         let ev =
             parse_event(r#"{"requestId":"r","response":{"usage":{"total_tokens":3}}}"#).unwrap();
         assert_eq!(
-            ev.response.as_deref(),
+            ev.response.as_ref().map(Body::text).as_deref(),
             Some(r#"{"usage":{"total_tokens":3}}"#)
         );
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_a_body_is_refused_at_its_place_in_the_event() {
+        for raw in [
+            r#"{"requestId":"r","response":"data: \ud800 x"}"#,
+            r#"{"requestId":"r","request":"{}","Response":"caf\u00e9 \udc00"}"#,
+        ] {
+            let Err(EventError::NotJson(e)) = parse_event(raw) else {
+                panic!("accepted {raw}");
+            };
+            let general = serde_json::from_str::<serde_json::Value>(raw).unwrap_err();
+            assert_eq!(e.to_string(), general.to_string());
+        }
+    }
+
+    #[test]
+    fn a_body_is_kept_escaped_unless_it_holds_a_unicode_escape() {
+        let ev =
+            parse_event(r#"{"requestId":"r","response":"a\"b\\u","request":"\u00e9"}"#).unwrap();
+        let response = ev.response.unwrap();
+        assert_eq!(response.as_escaped(), Some(r#"a\"b\\u"#));
+        assert_eq!(response.text(), r#"a"b\u"#);
+        let request = ev.request.unwrap();
+        assert_eq!((request.as_escaped(), &*request.text()), (None, "é"));
     }
 
     #[test]

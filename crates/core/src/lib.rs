@@ -3,7 +3,8 @@
 //! Layout (the path of an event, in order):
 //! - `invocation` — the Functions host's request body → raw events and their trace fields
 //!   (the one-pass decoder lives in [`nested_json`]).
-//! - `event` — one raw event (v2 or legacy v1) → a normalised [`ApimEvent`].
+//! - `event` — one raw event (v2 or legacy v1) → a normalised [`ApimEvent`], its request and
+//!   response kept still escaped as a [`Body`] (`body`: decoded once, or in windows).
 //! - `engine` — the decisions: billable or not, operation, model, usage or fallback count,
 //!   price (with `chargeback_pricing`: the deployment's type, the rate at the call's date) →
 //!   an [`Outcome`]; `count` does the fallback counting with `prompt` (the request
@@ -29,6 +30,7 @@
 #![warn(unreachable_pub)]
 
 mod batch;
+mod body;
 mod bounds;
 mod chunk;
 mod count;
@@ -56,6 +58,7 @@ pub use batch::{
     json_lines, process_invocation, process_raw, response_body, summary_line, BatchResult,
     EventResult,
 };
+pub use body::Body;
 pub use bounds::{Impossible, Problem, MAX_TOKENS_PER_CALL};
 /// The pricing crate, re-exported so users of the core name one version of it.
 pub use chargeback_pricing as pricing;

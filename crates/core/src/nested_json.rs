@@ -107,7 +107,7 @@ fn inner_unicode(b: &[u8], i: usize, out: &mut Vec<u8>) -> Option<usize> {
 
 /// Copies plain bytes from `b[i..]` to `out` up to the first `"`, `\` or control byte: its index
 /// (or `b.len()`). Whole words are copied and the excess cut off, so a short run costs one store.
-fn copy_plain(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+pub(crate) fn copy_plain(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         out.extend_from_slice(chunk);
         let mut word = [0u8; 8];

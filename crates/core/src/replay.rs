@@ -19,7 +19,7 @@ pub const LINES_PER_BATCH: usize = 512;
 /// A batch is also cut once its lines hold this many bytes: large events (long streams) then
 /// come in smaller batches, which keeps the working set, and the page faults of touching it,
 /// small.
-pub const BYTES_PER_BATCH: usize = 16 << 20;
+pub const BYTES_PER_BATCH: usize = 4 << 20;
 
 /// Why an input could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -183,11 +183,7 @@ fn read_lines<R: BufRead>(
 ) -> std::io::Result<()> {
     // Each line is read straight into the buffer that becomes its event: no second copy.
     let mut capacity = 1024;
-    loop {
-        let mut buf = Vec::with_capacity(capacity);
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
+    while let Some(buf) = next_line(&mut reader, capacity)? {
         line_no += 1;
         // The next line is probably about as long (a huge one-off line is not carried over).
         capacity = (buf.len() + buf.len() / 8).max(1024);
@@ -213,6 +209,24 @@ fn read_lines<R: BufRead>(
         sink(batch);
     }
     Ok(())
+}
+
+/// The next line with its `\n`, `None` at the end. A line already whole in the reader's buffer
+/// (the common case: the buffer is larger than APIM's events) is copied once into a buffer of
+/// its exact size; a longer one grows from `capacity`, the caller's guess.
+fn next_line<R: BufRead>(reader: &mut R, capacity: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let available = reader.fill_buf()?;
+    if available.is_empty() {
+        return Ok(None);
+    }
+    if let Some(end) = memchr::memchr(b'\n', available) {
+        let line = available[..=end].to_vec();
+        reader.consume(end + 1);
+        return Ok(Some(line));
+    }
+    let mut buf = Vec::with_capacity(capacity);
+    reader.read_until(b'\n', &mut buf)?;
+    Ok(Some(buf))
 }
 
 fn not_utf8(bytes: Vec<u8>) -> RawEvent {

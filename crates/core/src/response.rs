@@ -13,13 +13,14 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::body::{boundary_at_or_after, decode, objects_after_key, usage_key, Body};
 use crate::chunk;
 use crate::operation::operation_from_object;
 use crate::partial_json::{find_last_object_after_key, parse_prefix};
 use crate::record::ApiOperation;
 use crate::sse;
 use crate::stream::scan_stream;
-use crate::tail::facts_from_tail;
+use crate::tail::{facts_from_escaped_tail, facts_from_tail};
 
 /// Token counts from a usage object, normalised across the chat and Responses spellings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -227,7 +228,7 @@ pub fn analyze(body: &str) -> ResponseFacts {
 ///
 /// When the facts come from the tail, `damaged` is `false`: whether a chunk in the middle is
 /// damaged only matters to a fallback count, and a call with a usage is never counted.
-pub(crate) fn read_response(body: &str) -> (ResponseFacts, Option<(Vec<ChoiceText>, bool)>) {
+pub(crate) fn read_response(body: &str) -> (ResponseFacts, StreamTexts) {
     if !sse::looks_like_sse(body) {
         return (analyze(body), None);
     }
@@ -239,19 +240,70 @@ pub(crate) fn read_response(body: &str) -> (ResponseFacts, Option<(Vec<ChoiceTex
     scan_stream(body, true)
 }
 
+/// Generated texts read with a stream's facts, and whether the body was damaged.
+type StreamTexts = Option<(Vec<ChoiceText>, bool)>;
+
+/// [`read_response`] of a body's decoded text, read from the escaped form where it can be: a
+/// stream that shows a usage object near its end is read from its tail (`tail::facts_from_
+/// escaped_tail`), decoding only the windows it reads. Anything else is decoded once and read
+/// as decoded text.
+pub(crate) fn read_body(body: &Body<'_>) -> (ResponseFacts, StreamTexts) {
+    if let Some(raw) = body.as_escaped() {
+        if escaped_looks_like_sse(raw) && escaped_shows_usage_object(body, raw) {
+            if let Some(facts) = facts_from_escaped_tail(raw) {
+                return (facts, None);
+            }
+            // No chunk carries a usage after all: the full pass.
+            return scan_stream(&body.text(), true);
+        }
+    }
+    read_response(&body.text())
+}
+
+/// [`sse::looks_like_sse`] of escaped text, from a decoded prefix long enough to decide.
+fn escaped_looks_like_sse(raw: &str) -> bool {
+    const PREFIX: usize = 64;
+    let end = boundary_at_or_after(raw, PREFIX);
+    let head = decode(raw.get(..end).unwrap_or_default());
+    // "event:" is the longest start `looks_like_sse` tests.
+    let decided = head
+        .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .len()
+        >= "event:".len();
+    if decided || end == raw.len() {
+        sse::looks_like_sse(&head)
+    } else {
+        sse::looks_like_sse(&decode(raw))
+    }
+}
+
+/// The last 64 KiB this far back from the end are where a stream's usage is looked for first.
+const USAGE_TAIL: usize = 64 * 1024;
+
 /// True when the last 64 KiB of the body have a `"usage"` key whose value is an object (a
 /// stream's usage is in its last chunk or terminal event). Only a hint: it decides whether the
 /// tail lookup is tried before the full pass; a wrong guess costs time, never a wrong count.
 fn shows_usage_object(body: &str) -> bool {
-    const TAIL: usize = 64 * 1024;
     let bytes = body.as_bytes();
-    let bytes = &bytes[bytes.len().saturating_sub(TAIL)..];
+    let bytes = &bytes[bytes.len().saturating_sub(USAGE_TAIL)..];
     // A forward search: memchr's is vectorised, its reverse search is not.
     memchr::memmem::find_iter(bytes, b"\"usage\"").any(|at| {
         let rest = bytes[at + 7..].trim_ascii_start();
         rest.strip_prefix(b":")
             .is_some_and(|r| r.trim_ascii_start().starts_with(b"{"))
     })
+}
+
+/// [`shows_usage_object`] of escaped text (also a hint; its 64 KiB are escaped bytes), from
+/// what the bounds check saw when it has looked.
+fn escaped_shows_usage_object(body: &Body<'_>, raw: &str) -> bool {
+    let from = raw.len().saturating_sub(USAGE_TAIL);
+    match body.last_usage_object() {
+        Some(last) => last.is_some_and(|at| at >= from),
+        None => objects_after_key(&raw.as_bytes()[from..], usage_key())
+            .next()
+            .is_some(),
+    }
 }
 
 /// The generated text of one choice (or one Responses output): content plus the arguments of

@@ -17,6 +17,7 @@
 //! What the tail lookup does not learn is whether some chunk in the middle is damaged; that only
 //! matters to a fallback count, which never happens once a usage is known.
 
+use crate::body::{boundary_at_or_after, decode};
 use crate::response::{ChunkHead, ResponseFacts, Usage};
 use crate::sse;
 use crate::stream::{chunk_facts, chunk_usage, read_chunk, Readers};
@@ -24,7 +25,70 @@ use crate::stream::{chunk_facts, chunk_usage, read_chunk, Readers};
 /// The facts of a stream that carries a usage, read from its tail and head; `None` when no
 /// chunk carries one (the full pass then reads everything, texts included).
 pub(crate) fn facts_from_tail(body: &str) -> Option<ResponseFacts> {
-    let usage = last_usage(body)?;
+    let usage = last_usage(body, true)?;
+    Some(with_usage(head_facts(body), usage))
+}
+
+/// [`facts_from_tail`] of the decoded text of an escaped body (`body`), decoding only windows of
+/// it: a window at the end that grows until it holds the usage, and one at the start that grows
+/// until it holds the model and the operation.
+/// - A window at the end starts somewhere in an event. The first piece of its decoded text (up
+///   to its first blank line) is not read: the events after that blank line are exactly the
+///   last events of the whole body. A window that reaches the start is the whole body.
+/// - A window at the start is read up to its last complete run of line ends that holds a blank
+///   line: the events before it are exactly the first events of the whole body.
+pub(crate) fn facts_from_escaped_tail(raw: &str) -> Option<ResponseFacts> {
+    let usage = grow(2 * 1024, |size| {
+        let start = boundary_at_or_after(raw, raw.len().saturating_sub(size));
+        let window = decode(raw.get(start..).unwrap_or_default());
+        match last_usage(&window, start == 0) {
+            Some(u) => Done(Some(u)),
+            None if start == 0 => Done(None),
+            None => Grow,
+        }
+    })?;
+    let head = grow(2 * 1024, |size| {
+        let end = boundary_at_or_after(raw, size);
+        let window = decode(raw.get(..end).unwrap_or_default());
+        let whole = end == raw.len();
+        let events = if whole {
+            &window[..]
+        } else {
+            let last_piece = pieces_from_end(&window).next().unwrap_or_default();
+            &window[..window.len() - last_piece.len()]
+        };
+        let facts = head_facts(events);
+        if whole || (facts.model.is_some() && facts.operation.is_some()) {
+            Done(facts)
+        } else {
+            Grow
+        }
+    });
+    Some(with_usage(head, usage))
+}
+
+/// What one window gave: the answer, or a larger window is needed.
+enum Window<T> {
+    Done(T),
+    Grow,
+}
+use Window::{Done, Grow};
+
+/// `read` over windows of `first` bytes, then four times as many each time, until it is done
+/// (a window as large as the body always is).
+fn grow<T>(first: usize, mut read: impl FnMut(usize) -> Window<T>) -> T {
+    let mut size = first;
+    loop {
+        if let Done(answer) = read(size) {
+            return answer;
+        }
+        size = size.saturating_mul(4);
+    }
+}
+
+/// The model and the operation from the first chunks that name them, read as the full pass
+/// reads them.
+fn head_facts(body: &str) -> ResponseFacts {
     let mut facts = ResponseFacts {
         is_stream: true,
         ..ResponseFacts::default()
@@ -38,10 +102,17 @@ pub(crate) fn facts_from_tail(body: &str) -> Option<ResponseFacts> {
         };
         chunk_facts(&mut facts, head, ev.event);
     }
-    facts.usage = Some(usage);
-    facts.usage_from_stream = true;
-    facts.damaged = false;
-    Some(facts)
+    facts
+}
+
+/// A stream's facts with the usage found in its tail.
+fn with_usage(head: ResponseFacts, usage: Usage) -> ResponseFacts {
+    ResponseFacts {
+        usage: Some(usage),
+        usage_from_stream: true,
+        damaged: false,
+        ..head
+    }
 }
 
 /// A chunk's facts, `None` for `[DONE]`, an empty event, or a chunk whose facts the full pass
@@ -55,11 +126,16 @@ fn parse_head(data: &str) -> Option<ChunkHead<'_>> {
     read_chunk(data, Readers::Fast)?.head()
 }
 
-/// The usage of the last event that carries one.
-fn last_usage(body: &str) -> Option<Usage> {
-    for piece in pieces_from_end(body) {
+/// The usage of the last event that carries one. `text` is the whole body, or (`starts_body`
+/// false) a part of its end whose first piece, up to its first blank line, is cut and not read.
+fn last_usage(text: &str, starts_body: bool) -> Option<Usage> {
+    for piece in pieces_from_end(text) {
+        let first = piece.as_ptr() == text.as_ptr();
+        if first && !starts_body {
+            return None;
+        }
         // Only the body's first piece starts at its start (where a byte-order mark is dropped).
-        let events: Vec<sse::SseEvent<'_>> = if piece.as_ptr() == body.as_ptr() {
+        let events: Vec<sse::SseEvent<'_>> = if first {
             sse::events(piece).collect()
         } else {
             sse::events_after_blank_line(piece).collect()
@@ -162,6 +238,27 @@ mod tests {
         assert_eq!(f.usage.map(|u| (u.prompt, u.completion)), Some((7, 2)));
         assert_eq!(f.model.as_deref(), Some("gpt-4.1"));
         assert_eq!(f.operation, Some(crate::record::ApiOperation::Responses));
+    }
+
+    #[test]
+    fn the_escaped_tail_decodes_only_the_windows_it_reads_and_finds_what_the_full_pass_finds() {
+        let mut body = String::from("data: {\"choices\":[],\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[]}\n\n");
+        for i in 0..2000 {
+            body.push_str(&format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"w{i} \\\"\"}},\"index\":0}}],\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\",\"usage\":null}}\n\n"));
+        }
+        body.push_str("data: {\"choices\":[],\"model\":\"gpt-4o-2024-11-20\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":2000}}\n\ndata: [DONE]\n\n");
+        let quoted = serde_json::to_string(&body).unwrap();
+        let raw = &quoted[1..quoted.len() - 1];
+        crate::body::DECODED.with(|n| n.set(0));
+        let fast = facts_from_escaped_tail(raw);
+        let decoded = crate::body::DECODED.with(|n| n.get());
+        assert_eq!(fast, facts_from_tail(&body));
+        assert_eq!(fast.and_then(|f| f.usage).map(|u| u.completion), Some(2000));
+        assert!(
+            decoded < raw.len() / 10,
+            "decoded {decoded} of {} escaped bytes",
+            raw.len()
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! sample, host fixture and generated corpus event, and on random streams, they read exactly
 //! what the general full pass reads.
 
-use chargeback_core::differential::{chunk_readers_agree, stream_chunks_agree, stream_paths_agree};
+use chargeback_core::differential::{
+    chunk_readers_agree, event_paths_agree, stream_chunks_agree, stream_paths_agree,
+};
 use chargeback_core::{decode_invocation, parse_event, RawEvent};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -28,11 +30,14 @@ fn check(body: &str, what: &str) {
 }
 
 fn check_event(raw: &str, what: &str) -> bool {
+    if let Err(e) = event_paths_agree(raw) {
+        panic!("{what}: the escaped and the decoded event paths differ: {e}");
+    }
     let Ok(ev) = parse_event(raw) else {
         return false;
     };
-    if let Some(body) = ev.response.as_deref() {
-        check(body, what);
+    if let Some(body) = &ev.response {
+        check(&body.text(), what);
     }
     true
 }
@@ -226,6 +231,81 @@ fn stream() -> impl Strategy<Value = String> {
             }
             s
         })
+}
+
+/// A random stream long enough (up to about 60 KB) that the escaped reading decodes windows of
+/// it, not the whole: the chunks of [`stream`] after many filler chunks, and, sometimes, a usage
+/// chunk that a later event's damage or a long tail keeps out of the first window.
+fn long_stream() -> impl Strategy<Value = String> {
+    (
+        stream(),
+        0usize..400,
+        prop_oneof![Just("\n"), Just("\r\n")],
+        any::<bool>(),
+    )
+        .prop_map(|(tail, fillers, nl, head)| {
+            let filler = "data: {\"choices\":[{\"delta\":{\"content\":\"word \\\"q\\\"\"},\"finish_reason\":null,\"index\":0}],\"created\":1793611500,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o-2024-11-20\",\"object\":\"chat.completion.chunk\",\"usage\":null}";
+            let mut s = String::new();
+            if head {
+                s.push_str(&format!("data: {{\"choices\":[],\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[]}}{nl}{nl}"));
+            }
+            for _ in 0..fillers {
+                s.push_str(filler);
+                s.push_str(nl);
+                s.push_str(nl);
+            }
+            s + &tail
+        })
+}
+
+/// The ways writers escape a JSON string: as `serde_json` (and APIM's Json.NET) do, with `/`
+/// escaped too, or with everything outside ASCII as `\u` escapes (such a body is decoded when
+/// the event is read).
+fn escaped_json_string(text: &str, style: u8) -> String {
+    let plain = serde_json::to_string(text).unwrap_or_default();
+    match style % 3 {
+        0 => plain,
+        1 => plain.replace('/', "\\/"),
+        _ => {
+            let mut out = String::new();
+            for ch in plain.chars() {
+                if ch.is_ascii() {
+                    out.push(ch);
+                } else {
+                    let mut units = [0u16; 2];
+                    for u in ch.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+/// An APIM event whose response is `body` and whose request is a chat request, each escaped in
+/// one of the writers' styles.
+fn event_with(body: &str, style: u8, status: u16) -> String {
+    let request =
+        json!({"messages": [{"role": "user", "content": "Grüße / \"hi\"\n"}], "stream": true})
+            .to_string();
+    format!(
+        r#"{{"requestId":"r-1","statusCode":{status},"path":"/openai/deployments/gpt-4o/chat/completions","request":{},"response":{}}}"#,
+        escaped_json_string(&request, style / 3),
+        escaped_json_string(body, style)
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn random_events_give_the_same_record_with_bodies_escaped_or_decoded(
+        body in prop_oneof![stream(), long_stream()], style in 0u8..9, status in prop_oneof![Just(200u16), Just(400u16)],
+    ) {
+        let ev = event_with(&body, style, status);
+        prop_assert!(event_paths_agree(&ev).is_ok(), "{:?}", event_paths_agree(&ev));
+    }
 }
 
 proptest! {
