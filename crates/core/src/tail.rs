@@ -261,6 +261,41 @@ mod tests {
         );
     }
 
+    /// The escaped contents of `body` as an event carries them.
+    fn escaped(body: &str) -> String {
+        let quoted = serde_json::to_string(body).unwrap();
+        quoted[1..quoted.len() - 1].to_owned()
+    }
+
+    #[test]
+    fn an_end_window_that_starts_inside_an_event_never_reads_that_event_in_part() {
+        // The last event does not parse whole (two JSON documents), but its second data line
+        // alone would: read from inside the event, it would give a usage of 99.
+        let body = format!(
+            "data: {{\"model\":\"m\",\"object\":\"chat.completion.chunk\",\"usage\":{{\"prompt_tokens\":7,\"completion_tokens\":1}}}}\n\n\
+             data: {{\"x\":\"{}\"}}\ndata: {{\"usage\":{{\"prompt_tokens\":99,\"completion_tokens\":1}}}}\n\n",
+            "y".repeat(3000)
+        );
+        let fast = facts_from_escaped_tail(&escaped(&body));
+        assert_eq!(fast, facts_from_tail(&body));
+        assert_eq!(fast.and_then(|f| f.usage).map(|u| u.prompt), Some(7));
+    }
+
+    #[test]
+    fn a_start_window_is_read_only_up_to_its_last_whole_event() {
+        // The first event does not parse whole, but its first line and the spaces of the
+        // second would: read up to the window's end, it would give the model "a".
+        let body = format!(
+            "data: {{\"model\":\"a\",\"object\":\"chat.completion.chunk\"}}\ndata: {}x\n\n\
+             data: {{\"model\":\"b\",\"object\":\"chat.completion.chunk\"}}\n\n\
+             data: {{\"usage\":{{\"prompt_tokens\":5,\"completion_tokens\":1}}}}\n\n",
+            " ".repeat(3000)
+        );
+        let fast = facts_from_escaped_tail(&escaped(&body));
+        assert_eq!(fast, facts_from_tail(&body));
+        assert_eq!(fast.and_then(|f| f.model).as_deref(), Some("b"));
+    }
+
     #[test]
     fn a_stream_without_usage_has_no_tail_answer() {
         let body = "data: {\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":null}\n\ndata: [DONE]\n\n";
