@@ -45,6 +45,10 @@ for c in azure-usage azure-text; do
   keep_fastest "parse-event-$c"
 done
 
+echo "== handler: one 100-event mixed batch in-process, p50/p99 (no regression)" >&2
+"${PIN[@]}" "$EX"/loadtest inprocess --requests 200 >"$R/inprocess-streams.json"
+cat "$R/inprocess-streams.json" >&2
+
 if [ "${MUSL:-0}" = 1 ]; then
   echo "== musl release build" >&2
   cargo build --release --target x86_64-unknown-linux-musl --bin chargeback >&2
@@ -103,6 +107,10 @@ for texts, events in (("azure-texts", "azure-text"), ("texts", "tokenizer")):
     row(f"{events} corpus: `replay --threads 1` (whole process) vs Python `tiktoken.encode_ordinary` alone, identical counts",
         f"{tk['texts']} texts, {tk['bytes']/1e6:.1f} MB of text in {os.path.getsize(f'{B}/{events}.jsonl')/1e6:.0f} MB of events: replay {r:.2f} CPU-s vs tiktoken {tk['seconds']:.2f} s = **{tk['seconds']/r:.2f}×**; {tk['count_mismatches']} count differences",
         tk["count_mismatches"] == 0)
+ip = json.load(open(f"{R}/inprocess-streams.json"))
+row("handler: 100-event mixed batch in-process, p99 ≤ 2× p50 (one core)",
+    f"p50 {ip['p50_ms']:.1f} ms, p99 {ip['p99_ms']:.1f} ms = **{ip['p99_over_p50']:.2f}×** ({ip['requests']} requests, {ip['batch_bytes']/1e6:.1f} MB body)",
+    ip["p99_over_p50"] <= 2)
 with open(f"{B}/results-streams.md", "w") as o:
     o.write("| target | measured | |\n|---|---|---|\n" + "\n".join(rows) + "\n")
 print(open(f"{B}/results-streams.md").read())
