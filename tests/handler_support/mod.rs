@@ -148,8 +148,18 @@ impl Handler {
 
     /// `GET /`.
     pub async fn get_ready(&self) -> Result<Value, reqwest::Error> {
-        self.http
-            .get(format!("http://127.0.0.1:{}/", self.port))
+        Self::ready_with(&self.http, self.port).await
+    }
+
+    /// `GET /` on a connection of its own. The shared client keeps its earlier connection open,
+    /// and a server with a short header timeout closes that idle keep-alive connection when the
+    /// timeout runs out: a request sent on it just then fails with `IncompleteMessage`.
+    pub async fn get_ready_on_a_new_connection(&self) -> Result<Value, reqwest::Error> {
+        Self::ready_with(&reqwest::Client::new(), self.port).await
+    }
+
+    async fn ready_with(http: &reqwest::Client, port: u16) -> Result<Value, reqwest::Error> {
+        http.get(format!("http://127.0.0.1:{port}/"))
             .timeout(Duration::from_secs(5))
             .send()
             .await?
