@@ -8,6 +8,10 @@ import os
 import random
 import sys
 
+if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+    # An option is never a folder name: `--help` once created a folder called "--help".
+    print(f"usage: {sys.argv[0]} [DIR]\n\n{__doc__}", file=sys.stderr)
+    sys.exit(0 if sys.argv[1] in ("-h", "--help") else 2)
 out = sys.argv[1] if len(sys.argv) > 1 else "target/bench/pathological"
 os.makedirs(out, exist_ok=True)
 
